@@ -1,0 +1,58 @@
+# The front door. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/sh
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+RUN    := $(PYTHON) -m pipeline
+
+PERIOD ?=
+YEAR   ?=
+TERM   ?=
+DATE   ?=
+
+.PHONY: help monthly evaluation templates sample bench clean test daily certificates system
+
+help: ## 列出所有命令（本页）
+	@echo "用法: make <命令> [参数]"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+system: ## 检查并安装系统组件（中文字体、HarfBuzz、Pango）；已装则什么也不做
+	@sh scripts/ensure-system.sh
+
+$(STAMP): pyproject.toml requirements.lock
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+		|| { echo "需要 Python 3.11 或更新版本（当前: $$(python3 --version 2>&1)）。" >&2; exit 1; }
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@echo "正在安装 Python 依赖到 $(VENV) ..."
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $(STAMP)
+
+monthly: system $(STAMP) ## 生成月度通报与统计表: make monthly [PERIOD=2026-11]（默认上个月）
+	@$(RUN) monthly $(if $(PERIOD),--period $(PERIOD))
+
+evaluation: system $(STAMP) ## 学期/年度考核评优: make evaluation YEAR=2026 或 TERM=2026秋
+	@$(RUN) evaluation $(if $(YEAR),--year $(YEAR)) $(if $(TERM),--term $(TERM))
+
+templates: system $(STAMP) ## 生成空白填报模板到 data/out/templates/
+	@$(RUN) templates
+
+daily: system $(STAMP) ## 售后服务网点每日对账单: make daily DATE=2026-11-03
+	@$(RUN) daily $(if $(DATE),--date $(DATE))
+
+certificates: system $(STAMP) ## 新聘信息员聘任证书: make certificates PERIOD=2026-11
+	@$(RUN) certificates $(if $(PERIOD),--period $(PERIOD))
+
+sample: system $(STAMP) ## 重新生成示例收件箱 data/inbox/（固定随机种子）
+	@$(PYTHON) -m pipeline.sample data/inbox
+
+bench: system $(STAMP) ## 性能基准（结果写入 data/out/bench/）
+	@$(RUN) bench
+
+test: system $(STAMP) ## 运行全部测试
+	@$(PYTHON) -m pytest -q
+
+clean: ## 删除输出（data/out/）；收件箱与数据库不动
+	@find data/out -mindepth 1 ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true
+	@echo "已清空 data/out/（收件箱 data/inbox/ 与数据库 data/store.sqlite 保留）。"

@@ -1,0 +1,1 @@
+"""Report pipeline for teams of information officers: inbox workbooks → store → circulars and statistics."""

@@ -1,0 +1,164 @@
+"""Command line: python -m pipeline monthly | evaluation | templates | daily | certificates | bench.
+
+Exit status: 0 every file was read cleanly; 1 some rows or sheets were rejected (all documents still
+written); 2 a usage or settings error (nothing written).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fcntl
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.settings import (DEFAULT_INBOX, DEFAULT_OUT, DEFAULT_SETTINGS, DEFAULT_STORE, SettingsError,
+                               load_settings, programmes_in)
+
+EXIT_CLEAN, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inbox", type=Path, default=DEFAULT_INBOX,
+                        help="收件箱文件夹，每个子文件夹是一个项目（默认 data/inbox）")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="输出文件夹（默认 data/out）")
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE,
+                        help="数据库文件，保存所有已接收的记录（默认 data/store.sqlite）")
+    parser.add_argument("--settings", type=Path, default=DEFAULT_SETTINGS,
+                        help="本单位设置文件（默认 data/settings.toml，可不存在）")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline", formatter_class=ChineseHelpFormatter,
+        description="信息员工作报表流水线：读取收件箱中的 Excel 登记表，校验、入库、统计，生成通报与统计表。",
+        epilog="退出码：0 全部文件校验通过；1 有行或工作表被退回（文件照常生成）；2 命令或设置有误（未生成任何文件）。")
+    commands = parser.add_subparsers(dest="command", metavar="命令")
+
+    monthly = commands.add_parser(
+        "monthly", formatter_class=ChineseHelpFormatter, help="生成月度通报与统计表",
+        description="读取收件箱中每个项目的登记表，校验并入库，生成该月的 通报.pdf、统计表.xlsx、校验报告.xlsx。\n"
+                    "例：python -m pipeline monthly --period 2026-11")
+    monthly.add_argument("--period", help="月份，写作 2026-11（默认：上个月）")
+    _common(monthly)
+
+    evaluation = commands.add_parser(
+        "evaluation", formatter_class=ChineseHelpFormatter, help="学期或年度考核评优",
+        description="按年度或学期计算考核得分、评优、解聘、学分，生成 考核评优.pdf 与 评优.xlsx。\n"
+                    "例：python -m pipeline evaluation --year 2026　或　--term 2026秋")
+    which = evaluation.add_mutually_exclusive_group(required=True)
+    which.add_argument("--year", help="年度，如 2026")
+    which.add_argument("--term", help="学期，如 2026秋")
+    _common(evaluation)
+
+    templates = commands.add_parser(
+        "templates", formatter_class=ChineseHelpFormatter, help="生成空白填报模板",
+        description="为每种登记表生成空白 Excel 模板（带下拉列表和填写说明）到 data/out/templates/。")
+    _common(templates)
+
+    daily = commands.add_parser("daily", formatter_class=ChineseHelpFormatter, help="售后网点每日对账单",
+                                description="生成某一天各售后网点的对账单。例：python -m pipeline daily --date 2026-11-03")
+    daily.add_argument("--date", required=True, help="日期，如 2026-11-03")
+    _common(daily)
+
+    certificates = commands.add_parser("certificates", formatter_class=ChineseHelpFormatter, help="聘任证书",
+                                       description="为该月新聘任的信息员生成聘任证书。")
+    certificates.add_argument("--period", help="月份，写作 2026-11（默认：上个月）")
+    _common(certificates)
+
+    commands.add_parser("bench", formatter_class=ChineseHelpFormatter, help="性能基准",
+                        description="生成固定规模的测试数据并计时，结果写入 data/out/bench/。")
+    return parser
+
+
+@contextmanager
+def one_run_at_a_time(store: Path):
+    """Holds a lock beside the store; a second run waits for the first, saying so."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(store.with_name(store.name + ".lock"), "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("另一次运行正在进行，等待它结束……", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def monthly(args: argparse.Namespace) -> int:
+    from pipeline.monthly import run_programme
+    from pipeline.rules.periods import month, previous_month
+    from pipeline.store import Store
+
+    try:
+        period = month(args.period) if args.period else previous_month(dt.date.today())
+    except ValueError:
+        raise SettingsError(f"月份“{args.period}”写法不对，应写作 2026-11。") from None
+    programmes = programmes_in(args.inbox, load_settings(args.settings))
+    if not programmes:
+        raise SettingsError(f"收件箱 {args.inbox} 中没有项目文件夹（如 data/inbox/correspondents/）。")
+    runs = []
+    with one_run_at_a_time(args.store), Store(args.store) as store:
+        now = dt.datetime.now().replace(microsecond=0)
+        for programme in programmes:
+            runs.append(run_programme(store, args.inbox, args.out, programme, period, now,
+                                      progress=sys.stderr.isatty()))
+    print(summary(runs, period.label))
+    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+
+
+def summary(runs: list, label: str) -> str:
+    """The console summary: per programme, files read, rows accepted and rejected, paths written."""
+    lines = [f"{label} 月度运行完成："]
+    for run in runs:
+        new = sum(f.status == "新读入" for f in run.files)
+        seen = sum(f.status == "已读过" for f in run.files)
+        broken = sum(f.status == "无法读取" for f in run.files)
+        accepted = sum(f.accepted for f in run.files if f.status == "新读入")
+        rejected = sum(f.rejected for f in run.files)
+        lines.append(f"【{run.programme.id}】{run.programme.title}：文件 {len(run.files)} 个（新读入 {new}，"
+                     f"已读过 {seen}，无法读取 {broken}）；新接收 {accepted} 行，退回 {rejected} 行，"
+                     f"问题 {len(run.problems)} 条")
+        for path in run.written:
+            lines.append(f"    {path}")
+    return "\n".join(lines)
+
+
+def not_yet(args: argparse.Namespace) -> int:
+    print(f"“{args.command}”功能尚在开发中，本版本还不能生成这些文件。", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handlers = {"monthly": monthly}
+    try:
+        return handlers.get(args.command, not_yet)(args)
+    except SettingsError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except Exception:
+        log = DEFAULT_OUT / "程序错误日志.txt"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(f"--- {dt.datetime.now().isoformat()}\n{traceback.format_exc()}\n")
+        except OSError:
+            pass
+        print(f"程序内部错误，本次运行未完成。请把 {log} 发给技术人员。", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Documents for leaders: figures → sentences and tables (context), HTML (Jinja) → PDF (WeasyPrint)."""

@@ -1,0 +1,54 @@
+"""Jinja → HTML → WeasyPrint PDF, with autoescaping and a URL fetcher that reaches nothing outside
+the project's own templates folder (and data: URLs)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import jinja2
+import weasyprint
+
+from pipeline.outputs import write_atomically
+from pipeline.settings import PROJ_ROOT
+
+TEMPLATES = PROJ_ROOT / "templates"
+
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
+logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+class ProjectOnlyFetcher(weasyprint.URLFetcher):
+    """Serves data: URLs and files inside templates/; refuses everything else (file://, http://…)."""
+
+    def fetch(self, url, headers=None):
+        parsed = urlparse(url)
+        if parsed.scheme == "data":
+            return super().fetch(url, headers)
+        if parsed.scheme == "file":
+            path = Path(unquote(parsed.path)).resolve()
+            if path.is_relative_to(TEMPLATES.resolve()) and path.is_file():
+                return weasyprint.urls.URLFetcherResponse(url, path.read_bytes())
+        raise ValueError(f"refused: {url}")
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja environment of every document: autoescaping on, undefined names are errors."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def html_of(template: str, context: dict) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def pdf_bytes(template: str, context: dict) -> bytes:
+    """The PDF of a template rendered with the context; the same context gives the same bytes."""
+    html = weasyprint.HTML(string=html_of(template, context), base_url=TEMPLATES.as_uri() + "/",
+                           url_fetcher=ProjectOnlyFetcher(), media_type="print")
+    return html.write_pdf(pdf_identifier=b"officer-report-pipeline", uncompressed_pdf=False)
+
+
+def write_pdf(path: Path, template: str, context: dict) -> Path:
+    """Render and write a PDF atomically; returns its path."""
+    return write_atomically(path, pdf_bytes(template, context))

@@ -1,0 +1,224 @@
+"""The only module that opens inbox files: list them, read every sheet, find the header, know the form.
+
+Nothing here changes an inbox file. A file that cannot be read becomes a problem, never an exception
+in front of a clerk.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
+
+from pipeline.problems import column_letter
+from schemas import FormKind
+
+EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
+SKIPPED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+HEADER_SEARCH_ROWS = 30
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
+
+_HEADER_NOISE = re.compile(r"[\s*＊]+|[（(](必填|选填|必选|可选)[)）]")
+_NOTE_ROW = re.compile(
+    r"^(填表人|填报人|制表人?|审核人?|审批人?|负责人|联系人|联系电话|说明|注|备注|签字|签名|填表日期|填报日期)\s*[:：]"
+    r"|^(合计|总计|小计)"
+)
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be opened at all; `code` names the problem in the catalogue."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    """A file found in a programme's inbox folder."""
+
+    path: Path
+    name: str          # path relative to the programme folder, as the clerk knows it
+    sha256: str
+    size: int
+
+
+@dataclass
+class RawSheet:
+    """A sheet's cells as python-calamine gives them; rows[i] is Excel row i + 1, column 0 is A."""
+
+    name: str
+    rows: list[list[object]]
+
+
+@dataclass
+class FormSheet:
+    """A sheet recognised as a form: its header row and, per data row, the raw cells by header."""
+
+    sheet: str
+    kind: FormKind
+    header_row: int                       # Excel row number of the header
+    columns: dict[str, int]               # canonical header → 0-based column index
+    records: list[tuple[int, dict[str, object]]] = field(default_factory=list)  # (Excel row, cells)
+    unknown_headers: list[str] = field(default_factory=list)
+
+    def letter(self, header: str) -> str:
+        return column_letter(self.columns[header])
+
+
+@dataclass
+class Unrecognised:
+    """A sheet with data whose header is not (or not completely) one of the forms."""
+
+    sheet: str
+    header_row: int | None
+    closest: FormKind | None
+    missing: list[str]
+    unknown: list[str]
+
+
+def is_skipped(path: Path) -> bool:
+    """Excel's ~$ lock files, hidden and system files, and links are passed over silently."""
+    name = path.name
+    return (name.startswith("~$") or name.startswith(".") or name.lower() in SKIPPED_NAMES
+            or path.is_symlink())
+
+
+def list_files(folder: Path) -> list[Path]:
+    """The workbooks and CSV files under a programme folder, in a stable order; sub-folders included."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") or part.startswith("~$") for part in relative.parts[:-1]):
+            continue
+        if any(p.is_symlink() for p in [folder.joinpath(*relative.parts[:i]) for i in range(1, len(relative.parts))]):
+            continue
+        if path.suffix.lower() in EXTENSIONS and not is_skipped(path) and path.is_file():
+            found.append(path)
+    return found
+
+
+def fingerprint(path: Path, folder: Path) -> InboxFile:
+    """The file's identity for the ledger: its content hash and size."""
+    data = path.read_bytes()
+    return InboxFile(path=path, name=path.relative_to(folder).as_posix(),
+                     sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def read_sheets(path: Path) -> list[RawSheet]:
+    """Every sheet of a workbook or CSV file, as raw cells; raises UnreadableFile."""
+    data = path.read_bytes()
+    if not data:
+        raise UnreadableFile("E_FILE_EMPTY")
+    if path.suffix.lower() == ".csv":
+        return [RawSheet(path.stem, _read_csv(data))]
+    if data.startswith(CFB_MAGIC) and _ENCRYPTION_STREAM in data[:1 << 20]:
+        raise UnreadableFile("E_FILE_ENCRYPTED")
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = []
+        for meta in workbook.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            sheets.append(RawSheet(meta.name, rows))
+        return sheets
+    except PasswordError:
+        raise UnreadableFile("E_FILE_ENCRYPTED") from None
+    except Exception:  # calamine raises many kinds; to a clerk they all mean "cannot be opened"
+        if data.startswith(CFB_MAGIC) and path.suffix.lower() in {".xlsx", ".xlsm"}:
+            raise UnreadableFile("E_FILE_ENCRYPTED") from None
+        raise UnreadableFile("E_FILE_UNREADABLE") from None
+
+
+def _read_csv(data: bytes) -> list[list[object]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UnreadableFile("E_CSV_ENCODING")
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def normalise_header(text: object) -> str:
+    """A header cell reduced to its words: full-width folded, spaces, line breaks, * and （必填） removed."""
+    if not isinstance(text, str):
+        return ""
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text)).strip()
+
+
+def header_lookup(kind: FormKind) -> dict[str, str]:
+    """Normalised header text → canonical header, for one form kind."""
+    lookup: dict[str, str] = {}
+    for f in kind.fields:  # canonical names first, so that a canonical name is never taken as a synonym
+        lookup[normalise_header(f.header)] = f.header
+    for f in kind.fields:
+        for name in kind.synonyms_of(f):
+            lookup.setdefault(normalise_header(name), f.header)
+    return lookup
+
+
+def _match_row(row: list[object], lookup: dict[str, str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(row):
+        canonical = lookup.get(normalise_header(cell))
+        if canonical and canonical not in columns:
+            columns[canonical] = index
+    return columns
+
+
+def _is_blank_row(row: list[object]) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row)
+
+
+def _is_note_row(row: list[object]) -> bool:
+    filled = [cell for cell in row if not (cell is None or (isinstance(cell, str) and not cell.strip()))]
+    return 0 < len(filled) <= 2 and isinstance(filled[0], str) and bool(_NOTE_ROW.match(filled[0].strip()))
+
+
+def recognise(sheet: RawSheet, kinds: list[FormKind]) -> FormSheet | Unrecognised | None:
+    """The sheet as a form of one kind; Unrecognised when its header is not one; None when it is empty."""
+    if all(_is_blank_row(row) for row in sheet.rows):
+        return None
+    lookups = {kind.name: header_lookup(kind) for kind in kinds}
+    best: tuple[int, int, FormKind, dict[str, int]] | None = None  # (score, -row, kind, columns)
+    for row_index, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        for kind in kinds:
+            columns = _match_row(row, lookups[kind.name])
+            required = sum(1 for h in kind.required_headers if h in columns)
+            complete = required == len(kind.required_headers)
+            score = (complete * 1000 + required * 10 + len(columns))
+            if best is None or score > best[0]:
+                best = (score, row_index, kind, columns)
+    score, row_index, kind, columns = best
+    header_cells = sheet.rows[row_index]
+    unknown = [str(c).strip() for i, c in enumerate(header_cells)
+               if isinstance(c, str) and c.strip() and i not in columns.values()]
+    missing = [h for h in kind.required_headers if h not in columns]
+    if missing:
+        recognisable = len(kind.required_headers) - len(missing) >= 2
+        return Unrecognised(sheet.name, row_index + 1 if recognisable else None,
+                            kind if recognisable else None, missing, unknown)
+    form = FormSheet(sheet.name, kind, row_index + 1, columns, unknown_headers=unknown)
+    for offset, row in enumerate(sheet.rows[row_index + 1:], start=row_index + 2):
+        if _is_blank_row(row) or _is_note_row(row):
+            continue
+        cells = {header: (row[index] if index < len(row) else None) for header, index in columns.items()}
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells.values()):
+            continue
+        form.records.append((offset, cells))
+    return form

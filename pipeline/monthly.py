@@ -1,0 +1,79 @@
+"""The monthly run: every programme's inbox → store → figures → 通报.pdf, 统计表.xlsx, 校验报告.xlsx."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.documents.context import monthly_context
+from pipeline.documents.render import write_pdf
+from pipeline.ingest import FileResult, ingest_programme
+from pipeline.problems import ERROR, Problem
+from pipeline.rules.counts import record_counts
+from pipeline.rules.periods import Period
+from pipeline.settings import Programme
+from pipeline.store import Store
+from pipeline.workbooks import write_workbook
+from schemas import all_kinds
+
+REPORT_COLUMNS = ["项目", "文件", "工作表", "行", "列", "列名", "内容", "代码", "级别", "问题", "修改提示"]
+
+
+@dataclass
+class ProgrammeRun:
+    """What a run did for one programme."""
+
+    programme: Programme
+    files: list[FileResult]
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for f in self.files for p in f.problems]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == ERROR for p in self.problems)
+
+
+def validation_report(problems: list[Problem]) -> pd.DataFrame:
+    """校验报告: one row per problem."""
+    return pd.DataFrame([p.as_row() for p in problems], columns=REPORT_COLUMNS)
+
+
+def file_table(files: list[FileResult]) -> pd.DataFrame:
+    """One row per inbox file: what was read and kept."""
+    titles = {name: kind.title for name, kind in all_kinds().items()}
+    return pd.DataFrame([{"文件": f.name, "状态": f.status, "表格种类": "、".join(titles[k] for k in f.kinds),
+                          "有效记录": f.accepted, "退回行数": f.rejected,
+                          "新增": f.change.added, "更新": f.change.replaced, "撤回": f.change.withdrawn}
+                         for f in files],
+                        columns=["文件", "状态", "表格种类", "有效记录", "退回行数", "新增", "更新", "撤回"])
+
+
+def current_records(store: Store, programme: Programme) -> dict[str, pd.DataFrame]:
+    """Every current record of the programme, by form kind."""
+    return {name: store.current_records(programme.id, name) for name in all_kinds()}
+
+
+def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
+                  now: dt.datetime, progress: bool = False) -> ProgrammeRun:
+    """Ingest one programme's inbox folder and write its monthly documents."""
+    files = ingest_programme(store, inbox / programme.id, programme, now, progress)
+    result = ProgrammeRun(programme, files)
+    kinds = all_kinds()
+    records = current_records(store, programme)
+    counts = record_counts(records, {k: v.title for k, v in kinds.items()},
+                           {k: v.date_field for k, v in kinds.items()}, period)
+    folder = out / programme.id / period.name
+    result.written.append(write_workbook(folder / "统计表.xlsx",
+                                         {"记录数": counts, "文件": file_table(files)},
+                                         title=f"{programme.title}{period.label}统计表"))
+    result.written.append(write_workbook(folder / "校验报告.xlsx",
+                                         {"校验报告": validation_report(result.problems)},
+                                         title=f"{programme.title}{period.label}校验报告"))
+    result.written.append(write_pdf(folder / "通报.pdf", "monthly.html",
+                                    monthly_context(programme, period, counts, files, result.problems)))
+    return result

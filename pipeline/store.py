@@ -1,0 +1,176 @@
+"""The only module that speaks SQL: a ledger of inbox files and every accepted record with its origin.
+
+Each file is stored in one transaction, so a run killed half-way leaves the store as it was before
+that file. The newest file wins per key; older records stay, marked superseded by the file that
+replaced them. A file whose content was stored before is not read again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.problems import Problem
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id            INTEGER PRIMARY KEY,   -- the order files entered the store: higher is newer
+    programme     TEXT NOT NULL,
+    name          TEXT NOT NULL,         -- path inside the programme's inbox folder
+    sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    first_seen    TEXT NOT NULL,
+    kinds         TEXT NOT NULL,         -- JSON list of the form kinds found
+    rows_accepted INTEGER NOT NULL,
+    rows_rejected INTEGER NOT NULL,
+    problems      TEXT NOT NULL,         -- JSON list of the file's problems
+    UNIQUE (programme, sha256)
+);
+CREATE TABLE IF NOT EXISTS records (
+    id            INTEGER PRIMARY KEY,
+    file_id       INTEGER NOT NULL REFERENCES files(id),
+    programme     TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    sheet         TEXT NOT NULL,
+    row           INTEGER NOT NULL,
+    data          TEXT NOT NULL,         -- JSON: canonical header → value, dates as ISO text
+    superseded_by INTEGER REFERENCES files(id)
+);
+CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
+CREATE INDEX IF NOT EXISTS records_file ON records (file_id);
+"""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What storing one file did to the current records."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+
+
+def _json_value(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if not isinstance(value, str) and pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+class Store:
+    """An open store file. Use as a context manager."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def seen(self, programme: str, sha256: str) -> dict | None:
+        """The ledger entry of a file with this content, or None when it was never stored."""
+        row = self.db.execute(
+            "SELECT id, name, kinds, rows_accepted, rows_rejected, problems FROM files"
+            " WHERE programme = ? AND sha256 = ?", (programme, sha256)).fetchone()
+        if row is None:
+            return None
+        return {"id": row[0], "name": row[1], "kinds": json.loads(row[2]), "rows_accepted": row[3],
+                "rows_rejected": row[4], "problems": [Problem(**p) for p in json.loads(row[5])]}
+
+    def add_file(self, programme: str, name: str, sha256: str, size: int,
+                 records: dict[str, pd.DataFrame], keys: dict[str, pd.Series],
+                 problems: list[Problem], rows_rejected: int, now: dt.datetime) -> Change:
+        """Store one file and its records in one transaction; returns what changed."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            accepted = sum(len(frame) for frame in records.values())
+            cursor = db.execute(
+                "INSERT INTO files (programme, name, sha256, size, first_seen, kinds, rows_accepted,"
+                " rows_rejected, problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (programme, name, sha256, size, now.isoformat(timespec="seconds"),
+                 json.dumps(sorted(records), ensure_ascii=False), accepted, rows_rejected,
+                 json.dumps([p.to_json() for p in problems], ensure_ascii=False)))
+            file_id = cursor.lastrowid
+            # Earlier versions of the same file: their records are replaced as a whole.
+            earlier = [r[0] for r in db.execute(
+                "SELECT id FROM files WHERE programme = ? AND name = ? AND id <> ?", (programme, name, file_id))]
+            old_current = {}
+            if earlier:
+                marks = ",".join("?" * len(earlier))
+                for kind, key, data in db.execute(
+                        f"SELECT kind, key, data FROM records WHERE superseded_by IS NULL AND file_id IN ({marks})",
+                        earlier):
+                    old_current[(kind, key)] = data
+                db.execute(f"UPDATE records SET superseded_by = ? WHERE superseded_by IS NULL AND file_id IN ({marks})",
+                           [file_id, *earlier])
+            added = replaced = unchanged = 0
+            for kind, frame in records.items():
+                payload = []
+                for key, (_, record) in zip(keys[kind], frame.iterrows()):
+                    data = json.dumps({c: _json_value(v) for c, v in record.items() if not c.startswith("_")},
+                                      ensure_ascii=False, sort_keys=True)
+                    payload.append((file_id, programme, kind, key, record["_sheet"], int(record["_row"]), data))
+                    previous = old_current.pop((kind, key), None)
+                    if previous is None:
+                        previous_row = db.execute(
+                            "SELECT data FROM records WHERE programme = ? AND kind = ? AND key = ?"
+                            " AND superseded_by IS NULL", (programme, kind, key)).fetchone()
+                        previous = previous_row[0] if previous_row else None
+                    if previous is None:
+                        added += 1
+                    elif previous == data:
+                        unchanged += 1
+                    else:
+                        replaced += 1
+                db.executemany(
+                    "UPDATE records SET superseded_by = ? WHERE programme = ? AND kind = ? AND key = ?"
+                    " AND superseded_by IS NULL AND file_id <> ?",
+                    [(file_id, programme, kind, key, file_id) for key in keys[kind]])
+                db.executemany(
+                    "INSERT INTO records (file_id, programme, kind, key, sheet, row, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", payload)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return Change(added, replaced, unchanged, withdrawn=len(old_current))
+
+    def current_records(self, programme: str, kind: str) -> pd.DataFrame:
+        """The records of a kind that no newer file replaced, with their origin (_file, _sheet, _row)."""
+        rows = self.db.execute(
+            "SELECT f.name, r.sheet, r.row, r.data FROM records r JOIN files f ON f.id = r.file_id"
+            " WHERE r.programme = ? AND r.kind = ? AND r.superseded_by IS NULL ORDER BY r.id",
+            (programme, kind)).fetchall()
+        data = [{**json.loads(d), "_file": name, "_sheet": sheet, "_row": row} for name, sheet, row, d in rows]
+        return pd.DataFrame(data)
+
+    def files(self, programme: str) -> pd.DataFrame:
+        """The ledger of one programme, oldest first."""
+        return pd.read_sql_query(
+            "SELECT id, name, sha256, size, first_seen, kinds, rows_accepted, rows_rejected FROM files"
+            " WHERE programme = ? ORDER BY id", self.db, params=(programme,))

@@ -1,0 +1,167 @@
+"""Raw cells of a recognised form → typed, validated rows and the problems of the rest.
+
+Conversion comes first (keeping the raw text for the message), then pandera validates the typed
+frame lazily, so one run reports every failure of a file. A failure is reported once per cell.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pandas as pd
+import pandera.pandas as pa
+
+from pipeline.convert import CONVERTERS, BadValue, display, is_blank
+from pipeline.inbox import FormSheet
+from pipeline.problems import Problem
+from schemas import Field, FormKind
+
+ORIGIN = ("_sheet", "_row")
+
+
+def allowed_values(f: Field, config: dict) -> tuple[str, ...]:
+    """The enum values of a field, from the schema or from the programme's preset."""
+    if f.values_from:
+        return tuple(config.get(f.values_from, ()))
+    return f.values
+
+
+def _dtype_of(f: Field) -> str:
+    return {"date": "datetime64[ns]", "datetime": "datetime64[ns]", "int": "Int64",
+            "money": "Float64"}.get(f.type, "object")
+
+
+def schema_for(kind: FormKind, config: dict) -> pa.DataFrameSchema:
+    """The pandera schema of a form kind for one programme (its enum lists may differ)."""
+    columns = {}
+    for f in kind.fields:
+        checks = []
+        if f.type == "enum":
+            checks.append(pa.Check.isin(list(allowed_values(f, config)), name="E_ENUM", ignore_na=True))
+        if f.max_length:
+            checks.append(pa.Check.str_length(max_value=f.max_length, name="E_TOO_LONG", ignore_na=True))
+        if f.type in ("int", "money"):
+            checks.append(pa.Check.ge(0, name="E_MONEY" if f.type == "money" else "E_INT", ignore_na=True))
+        columns[f.header] = pa.Column(nullable=not f.required, checks=checks, required=True)
+    wide = [pa.Check(lambda frame, check=check: ~check.fails(frame).fillna(False).astype(bool),
+                     name=f"{check.code}|{check.column}|{check.expected}")
+            for check in kind.row_checks]
+    return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)
+
+
+def _convert_column(f: Field, values: list[object]) -> tuple[list[object], dict[int, str]]:
+    convert = CONVERTERS[f.type]
+    converted, failures = [], {}
+    for position, value in enumerate(values):
+        if is_blank(value):
+            converted.append(f.blank_means)
+            continue
+        try:
+            converted.append(convert(value))
+        except BadValue as error:
+            converted.append(None)
+            if not f.lenient:
+                failures[position] = error.code
+    return converted, failures
+
+
+def validate_form(form: FormSheet, config: dict, programme: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """The accepted rows of one form (typed, with _sheet and _row) and a problem for every bad cell."""
+    kind = form.kind
+    rows = [row for row, _ in form.records]
+    problems: list[Problem] = []
+    bad_rows: set[int] = set()
+
+    def problem(code: str, row: int, header: str, raw: object, detail: str = "") -> Problem:
+        letter = form.letter(header) if header in form.columns else ""
+        return Problem(programme, file, code, form.sheet, row, letter, header, display(raw), detail)
+
+    raw = {f.header: [cells.get(f.header) for _, cells in form.records] for f in kind.fields}
+    typed = {}
+    for f in kind.fields:
+        converted, failures = _convert_column(f, raw[f.header])
+        typed[f.header] = converted
+        for position, code in failures.items():
+            problems.append(problem(code, rows[position], f.header, raw[f.header][position], f.help))
+            bad_rows.add(rows[position])
+
+    frame = pd.DataFrame({f.header: pd.Series(typed[f.header], index=rows, dtype=_dtype_of(f))
+                          for f in kind.fields}, index=pd.Index(rows, name="_row"))
+    checked = frame.drop(index=sorted(bad_rows))
+    problems += _pandera_problems(checked, kind, config, raw, rows, problem)
+    bad_rows |= {p.row for p in problems}
+    accepted = frame.drop(index=sorted(bad_rows))
+    for name, derive in kind.derived:
+        accepted = accepted.assign(**{name: derive(accepted) if len(accepted) else pd.Series(dtype=object)})
+    accepted = accepted.assign(_sheet=form.sheet, _row=accepted.index.astype(int))
+    return accepted.reset_index(drop=True), problems
+
+
+def _pandera_problems(frame, kind, config, raw, rows, problem) -> list[Problem]:
+    if frame.empty:
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            schema_for(kind, config).validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    found: dict[tuple[int, str], Problem] = {}
+    position = {row: i for i, row in enumerate(rows)}
+    for case in cases.itertuples(index=False):
+        if case.index is None or pd.isna(case.index):
+            continue
+        row = int(case.index)
+        check = str(case.check)
+        if "|" in check:
+            code, header, expected = check.split("|", 2)
+        elif check == "not_nullable":
+            code, header, expected = "E_REQUIRED", str(case.column), kind.field(str(case.column)).help
+        else:
+            header = str(case.column)
+            code = check if check.startswith("E_") else "E_ENUM"
+            f = kind.field(header)
+            expected = ("可选值：" + "、".join(allowed_values(f, config))) if code == "E_ENUM" else f.help
+        if (row, header) not in found:
+            found[(row, header)] = problem(code, row, header, raw[header][position[row]], expected)
+    return list(found.values())
+
+
+def record_key(frame: pd.DataFrame, kind: FormKind) -> pd.Series:
+    """The key of each record (FORMS.md) as one text, for supersede and duplicate checks."""
+    parts = [frame[name].map(_key_text) for name in kind.key]
+    return pd.Series([json.dumps(list(values), ensure_ascii=False) for values in zip(*parts)],
+                     index=frame.index, dtype=object)
+
+
+def _key_text(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ") if value != value.normalize() else value.date().isoformat()
+    return str(value)
+
+
+def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, file: str,
+                           letters: dict[tuple[str, str], str]) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rows of one file sharing a key: identical ones kept once, differing ones all rejected."""
+    if frame.empty:
+        return frame, []
+    keys = record_key(frame, kind)
+    values = frame[kind.headers].map(_key_text).agg("\x1f".join, axis=1)
+    distinct = values.groupby(keys).nunique()
+    conflicting = set(distinct[distinct > 1].index)
+    clash = keys.isin(conflicting)
+    problems = []
+    for index in frame.index[clash]:
+        sheet, row = frame.at[index, "_sheet"], int(frame.at[index, "_row"])
+        first = kind.key[0] if kind.key[0] in kind.headers else kind.headers[0]
+        header = first
+        problems.append(Problem(programme, file, "E_DUPLICATE_KEY", sheet, row,
+                                letters.get((sheet, header), ""), header,
+                                _key_text(frame.at[index, header]),
+                                "关键列：" + "、".join(kind.key)))
+    kept = frame[~clash]
+    kept = kept[~(keys[~clash].duplicated())]
+    return kept.reset_index(drop=True), problems

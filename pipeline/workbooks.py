@@ -1,0 +1,91 @@
+"""Every .xlsx the project writes. A value a clerk typed is always written as text, never a formula."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from pipeline.outputs import stable_zip, write_atomically
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FIXED_TIME = dt.datetime(2000, 1, 1)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _cell_value(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        value = value.to_pydatetime()
+        return value.date() if value == dt.datetime.combine(value.date(), dt.time()) else value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if not isinstance(value, (str, bytes, list, tuple, dict)) and pd.isna(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        return value.item()
+    return value
+
+
+def _put(cell, value: object) -> None:
+    value = _cell_value(value)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"          # never a formula, whatever the text starts with
+        if value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
+    elif isinstance(value, dt.datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    elif isinstance(value, dt.date):
+        cell.number_format = "yyyy-mm-dd"
+
+
+def _width(values: list[object]) -> float:
+    longest = 4
+    for value in values:
+        text = "" if value is None else str(value)
+        longest = max(longest, sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60]))
+    return min(longest + 2, 60)
+
+
+def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "") -> bytes:
+    """One sheet per frame: bold frozen header, widths fitted, dates and numbers as real values."""
+    book = Workbook()
+    book.remove(book.active)
+    book.properties.created = book.properties.modified = FIXED_TIME
+    book.properties.creator = "officer-report-pipeline"
+    book.properties.title = title
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name[:31])
+        columns = [str(c) for c in frame.columns]
+        for index, header in enumerate(columns, start=1):
+            cell = sheet.cell(1, index)
+            _put(cell, header)
+            cell.font = Font(bold=True)
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        for row_index, row in enumerate(frame.itertuples(index=False), start=2):
+            for index, value in enumerate(row, start=1):
+                _put(sheet.cell(row_index, index), value)
+        for index, header in enumerate(columns, start=1):
+            sample = [header] + frame.iloc[:200, index - 1].tolist()
+            sheet.column_dimensions[get_column_letter(index)].width = _width(sample)
+        sheet.freeze_panes = "A2"
+    if not book.sheetnames:
+        book.create_sheet("空")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return stable_zip(buffer.getvalue())
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "") -> Path:
+    """Write the workbook atomically; returns its path."""
+    return write_atomically(path, workbook_bytes(sheets, title))

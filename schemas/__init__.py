@@ -1,0 +1,88 @@
+"""The seven forms clerks fill (FORMS.md), one module each: headers, synonyms, types, checks.
+
+The same definitions drive header recognition, conversion, validation and the blank templates,
+so that what a template asks for and what validation accepts can never disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The officer id may be headed like this in every form (FORMS.md), unless a form claims the word.
+OFFICER_ID_SYNONYMS = ("学号", "警号", "编号", "信息员编号")
+
+TYPES = ("text", "id", "date", "datetime", "int", "money", "enum", "loose")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a form."""
+
+    header: str
+    type: str
+    required: bool = False
+    synonyms: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    # Name of the programme preset list that holds the allowed values instead (e.g. 类别).
+    values_from: str | None = None
+    blank_means: str | None = None
+    max_length: int | None = None
+    # The column must exist, but a blank or unreadable value is kept (not a form error).
+    lenient: bool = False
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"unknown field type {self.type!r} for {self.header}")
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A check across columns of one row: `fails(frame, presets)` marks the rows that break it."""
+
+    code: str
+    column: str
+    fails: object  # Callable[[pd.DataFrame], pd.Series[bool]]
+    expected: str
+
+
+@dataclass(frozen=True)
+class FormKind:
+    """A kind of form: its columns, its record key and the date that places a record in a period."""
+
+    name: str
+    title: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    date_field: str | None
+    row_checks: tuple[RowCheck, ...] = field(default=())
+    officer_id_field: str | None = "工号"
+    # Columns computed from others before the key is taken: (name, function of the typed frame).
+    derived: tuple[tuple[str, object], ...] = field(default=())
+
+    @property
+    def headers(self) -> list[str]:
+        return [f.header for f in self.fields]
+
+    @property
+    def required_headers(self) -> list[str]:
+        return [f.header for f in self.fields if f.required or f.lenient]
+
+    def field(self, header: str) -> Field:
+        return next(f for f in self.fields if f.header == header)
+
+    def synonyms_of(self, f: Field) -> tuple[str, ...]:
+        """Every header text that names field `f` in this form, the canonical one first."""
+        names = (f.header,) + f.synonyms
+        if f.header == self.officer_id_field:
+            claimed = {s for other in self.fields if other is not f for s in (other.header,) + other.synonyms}
+            names += tuple(s for s in OFFICER_ID_SYNONYMS if s not in claimed and s not in names)
+        return names
+
+
+def all_kinds() -> dict[str, FormKind]:
+    """Every form kind by name, in the order of FORMS.md."""
+    from schemas import articles, attendance, feedback, incidents, materials, roster, service_cards
+
+    kinds = [roster.KIND, feedback.KIND, attendance.KIND, articles.KIND, service_cards.KIND,
+             incidents.KIND, materials.KIND]
+    return {k.name: k for k in kinds}
