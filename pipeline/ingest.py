@@ -59,12 +59,13 @@ def read_file(path: Path, programme: Programme, name: str) -> tuple[dict[str, pd
         problems += sheet_problems
         letters.update({(found.sheet, header): found.letter(header) for header in found.columns})
         frames.setdefault(found.kind.name, []).append(accepted)
+    problems.sort(key=lambda p: (p.sheet, p.row or 0, p.column))
     records, keys = {}, {}
     for kind_name, parts in frames.items():
         kind = kinds[kind_name]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         frame, duplicates = duplicate_key_problems(frame, kind, programme.id, name, letters)
-        problems += duplicates
+        problems += sorted(duplicates, key=lambda p: (p.sheet, p.row or 0))
         records[kind_name] = frame
         keys[kind_name] = record_key(frame, kind)
     return records, keys, problems

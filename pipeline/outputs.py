@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
 
 # A fixed time for every zip entry, so the same content gives the same bytes.
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+# openpyxl stamps the save time into the workbook's properties; the same content must not differ.
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
@@ -29,7 +32,7 @@ def write_atomically(path: Path, data: bytes) -> Path:
 
 
 def stable_zip(data: bytes) -> bytes:
-    """The same zip archive with fixed entry times and order-preserving, deterministic compression."""
+    """The same zip archive with fixed entry times and no save time inside, so equal content gives equal bytes."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -37,5 +40,8 @@ def stable_zip(data: bytes) -> bytes:
             entry = zipfile.ZipInfo(info.filename, ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o600 << 16
-            target.writestr(entry, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
+            target.writestr(entry, content)
     return out.getvalue()

@@ -82,7 +82,7 @@ def validate_form(form: FormSheet, config: dict, programme: str, file: str) -> t
         converted, failures = _convert_column(f, raw[f.header])
         typed[f.header] = converted
         for position, code in failures.items():
-            problems.append(problem(code, rows[position], f.header, raw[f.header][position], f.help))
+            problems.append(problem(code, rows[position], f.header, raw[f.header][position]))
             bad_rows.add(rows[position])
 
     frame = pd.DataFrame({f.header: pd.Series(typed[f.header], index=rows, dtype=_dtype_of(f))

@@ -3,6 +3,7 @@ the project's own templates folder (and data: URLs)."""
 from __future__ import annotations
 
 import logging
+import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -28,7 +29,8 @@ class ProjectOnlyFetcher(weasyprint.URLFetcher):
         if parsed.scheme == "file":
             path = Path(unquote(parsed.path)).resolve()
             if path.is_relative_to(TEMPLATES.resolve()) and path.is_file():
-                return weasyprint.urls.URLFetcherResponse(url, path.read_bytes())
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return weasyprint.urls.URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
         raise ValueError(f"refused: {url}")
 
 
