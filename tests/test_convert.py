@@ -1,0 +1,53 @@
+"""Cells as clerks type them → typed values; nothing becomes a date silently."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipeline.convert import BadValue, to_date, to_datetime, to_id, to_money
+
+NOV_3 = dt.date(2026, 11, 3)
+
+
+@pytest.mark.parametrize("value", ["2026-11-03", "2026/11/3", "2026.11.3", "2026年11月3日", "20261103",
+                                   "２０２６－１１－０３", dt.date(2026, 11, 3), dt.datetime(2026, 11, 3),
+                                   46329.0, 20261103.0])
+def test_every_date_form_of_forms_md_is_read(value):
+    assert to_date(value) == NOV_3
+
+
+@pytest.mark.parametrize("value", ["2026/13/01", "2026-02-30", "1900-01-00", "46023", "明天", 100.0, True])
+def test_impossible_or_ambiguous_dates_are_refused(value):
+    with pytest.raises(BadValue):
+        to_date(value)
+
+
+@pytest.mark.parametrize("value", ["2026-11-03 09:30", "2026/11/3 9:30", "2026年11月3日 9时30分",
+                                   dt.datetime(2026, 11, 3, 9, 30), 46329.395833333336])
+def test_date_times_are_read_to_the_minute(value):
+    assert to_datetime(value) == dt.datetime(2026, 11, 3, 9, 30)
+
+
+def test_a_date_time_without_its_time_is_refused():
+    with pytest.raises(BadValue):
+        to_datetime("2026-11-03")
+
+
+@pytest.mark.parametrize("value, expected", [(2023001.0, "2023001"), ("2023001.0", "2023001"),
+                                             (202300100012345.0, "202300100012345"), (" JX001 ", "JX001"),
+                                             ("０１２３", "0123")])
+def test_ids_that_excel_made_numeric_come_back_exact(value, expected):
+    assert to_id(value) == expected
+
+
+def test_an_id_in_scientific_notation_is_refused():
+    with pytest.raises(BadValue) as error:
+        to_id("2.02E+09")
+    assert error.value.code == "E_ID_SCIENTIFIC"
+
+
+def test_money_accepts_yuan_signs_and_refuses_negatives():
+    assert to_money("¥1,200.5元") == 1200.5
+    with pytest.raises(BadValue):
+        to_money(-3)

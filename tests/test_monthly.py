@@ -1,0 +1,101 @@
+"""End to end: the committed sample inbox through `python -m pipeline monthly` into documents."""
+from __future__ import annotations
+
+import subprocess
+import warnings
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from pipeline.settings import PRESET_NAMES, PROJ_ROOT
+from tests.conftest import ARTICLE_HEADERS, PYTHON, article, write_xlsx
+
+
+def read_sheet(path, sheet):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.read_excel(path, sheet_name=sheet, engine="openpyxl")
+
+
+def test_the_sample_inbox_holds_every_programme():
+    assert sorted(p.name for p in (PROJ_ROOT / "data" / "inbox").iterdir() if p.is_dir()) == sorted(PRESET_NAMES)
+
+
+@pytest.mark.parametrize("programme", PRESET_NAMES)
+def test_the_sample_run_writes_each_programmes_pdf_and_workbooks(sample_run, programme):
+    folder = sample_run["out"] / programme / "2026-11"
+    reader = PdfReader(folder / "通报.pdf")
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+    assert "通报" in text and "〔2026〕11号" in text
+    width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)
+    counts = read_sheet(folder / "统计表.xlsx", "记录数")
+    assert counts["累计有效记录"].sum() > 0
+    assert pd.api.types.is_integer_dtype(counts["本期记录"])
+    read_sheet(folder / "校验报告.xlsx", "校验报告")
+
+
+def test_the_sample_run_reports_its_planted_bad_rows_and_exits_1(sample_run):
+    assert sample_run["status"] == 1
+    report = read_sheet(sample_run["out"] / "correspondents" / "2026-11" / "校验报告.xlsx", "校验报告")
+    planted = report[report["工作表"] == "三大队"]
+    assert set(planted["代码"]) == {"E_DATE", "E_REQUIRED"}
+    assert all(planted["问题"].str.startswith("工作表「三大队」第"))
+
+
+def test_the_sample_figures_count_the_records_of_the_month(sample_run):
+    counts = read_sheet(sample_run["out"] / "correspondents" / "2026-11" / "统计表.xlsx", "记录数")
+    articles = counts.set_index("表格种类").loc["稿件报送登记表"]
+    assert articles["本期记录"] < articles["累计有效记录"]
+
+
+def test_a_second_run_of_the_same_inbox_reads_no_file_again(sample_run, tmp_path):
+    from pipeline.__main__ import main
+
+    status = main(["monthly", "--period", "2026-11", "--inbox", str(sample_run["inbox"]), "--out",
+                   str(tmp_path / "out"), "--store", str(sample_run["store"]),
+                   "--settings", str(tmp_path / "none.toml")])
+    assert status == 1  # the planted bad rows are still in the inbox
+    files = read_sheet(tmp_path / "out" / "community" / "2026-11" / "统计表.xlsx", "文件")
+    assert set(files["状态"]) == {"已读过"}
+
+
+def run_cli(*arguments, cwd=PROJ_ROOT):
+    return subprocess.run([PYTHON, "-m", "pipeline", *arguments], capture_output=True, text=True, cwd=cwd)
+
+
+def test_a_clean_inbox_exits_0(tmp_path):
+    write_xlsx(tmp_path / "inbox" / "correspondents" / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1")]})
+    result = run_cli("monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out",
+                     str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "x"))
+    assert result.returncode == 0, result.stderr
+    assert "correspondents" in result.stdout and "通报.pdf" in result.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--period", "2026-13"], "2026-11"),
+    (["--period", "十一月"], "2026-11"),
+])
+def test_a_wrong_period_exits_2_and_writes_nothing(tmp_path, arguments, message):
+    (tmp_path / "inbox" / "correspondents").mkdir(parents=True)
+    result = run_cli("monthly", *arguments, "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
+                     "--store", str(tmp_path / "s.sqlite"))
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "s.sqlite").exists()
+
+
+def test_an_inbox_folder_that_is_no_programme_exits_2_naming_it(tmp_path):
+    (tmp_path / "inbox" / "宣传科").mkdir(parents=True)
+    result = run_cli("monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out",
+                     str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"))
+    assert result.returncode == 2 and "宣传科" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["monthly", "evaluation", "templates", "daily", "certificates"])
+def test_every_command_explains_itself_in_its_help(command):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0
+    assert "例" in result.stdout or "生成" in result.stdout

@@ -1,0 +1,139 @@
+"""The store: the same file twice changes nothing, newer files win per key, a killed run leaves it whole."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+from pipeline.ingest import ingest_programme
+from pipeline.settings import programme_for
+from pipeline.store import Store
+from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, PYTHON, article, write_xlsx
+
+NOW = dt.datetime(2026, 12, 1, 9, 0)
+CORRESPONDENTS = programme_for("correspondents", {})
+
+
+def ingest(store_path, inbox, programme=CORRESPONDENTS):
+    with Store(store_path) as store:
+        return ingest_programme(store, inbox / programme.id, programme, NOW)
+
+
+def current(store_path, kind="articles"):
+    with Store(store_path) as store:
+        return store.current_records("correspondents", kind)
+
+
+def test_the_same_file_twice_changes_nothing(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1"), article("G2")]})
+    store = tmp_path / "store.sqlite"
+    [first] = ingest(store, inbox)
+    assert first.status == "新读入" and first.change.added == 2
+    (folder / "11月(再次报送).xlsx").write_bytes((folder / "11月.xlsx").read_bytes())
+    second = ingest(store, inbox)
+    assert [r.status for r in second] == ["已读过", "已读过"]
+    assert len(current(store)) == 2
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 1
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 2
+
+
+def test_a_newer_file_supersedes_an_older_one_per_key_and_the_old_row_stays_stored(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    store = tmp_path / "store.sqlite"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", title="初稿"), article("G2")]})
+    ingest(store, inbox)
+    write_xlsx(folder / "11月更正.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", title="改后的标题"),
+                                                 article("G3")]})
+    [_, newer] = ingest(store, inbox)
+    assert (newer.change.added, newer.change.replaced) == (1, 1)
+    records = current(store).set_index("稿件编号")
+    assert records.loc["G1", "标题"] == "改后的标题"
+    assert records.loc["G1", "_file"] == "11月更正.xlsx"
+    assert sorted(records.index) == ["G1", "G2", "G3"]
+    with sqlite3.connect(store) as db:
+        old = db.execute("SELECT data, superseded_by FROM records WHERE data LIKE '%初稿%'").fetchone()
+    assert json.loads(old[0])["标题"] == "初稿" and old[1] is not None
+
+
+def test_a_corrected_file_under_the_same_name_replaces_its_earlier_version_whole(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    store = tmp_path / "store.sqlite"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1"), article("G2", title="错报")]})
+    ingest(store, inbox)
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1")]})
+    [result] = ingest(store, inbox)
+    assert result.change.withdrawn == 1 and result.change.unchanged == 1
+    assert list(current(store)["稿件编号"]) == ["G1"]
+
+
+def test_bad_rows_are_reported_and_the_good_rows_of_the_file_still_count(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [
+        ["标题行"], ARTICLE_HEADERS, article("G1"), article("G2", submitted="2026/13/01"), article("G3", reviewer="")]})
+    [result] = ingest(tmp_path / "store.sqlite", inbox)
+    assert result.accepted == 1 and result.rejected == 2
+    assert [(p.row, p.column, p.code) for p in result.problems] == [(4, "E", "E_DATE"), (5, "F", "E_REQUIRED")]
+    assert list(current(tmp_path / "store.sqlite")["稿件编号"]) == ["G1"]
+
+
+def test_two_different_rows_with_one_key_in_a_file_are_both_rejected(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", title="甲"), article("G1", title="乙"),
+                                               article("G2"), article("G2")]})
+    [result] = ingest(tmp_path / "store.sqlite", inbox)
+    assert sorted((p.row, p.code) for p in result.problems) == [(2, "E_DUPLICATE_KEY"), (3, "E_DUPLICATE_KEY")]
+    assert list(current(tmp_path / "store.sqlite")["稿件编号"]) == ["G2"]
+
+
+def _big_feedback_inbox(inbox, files: int, rows: int) -> None:
+    folder = inbox / "teaching"
+    for number in range(files):
+        data = [[f"2024{number:02d}{i:04d}", dt.date(2026, 11, 1 + i % 28), "教学态度", "高数", f"意见{number}-{i}",
+                 "", "", None] for i in range(rows)]
+        write_xlsx(folder / f"反馈{number:02d}.xlsx", {"反馈": [FEEDBACK_HEADERS] + data})
+
+
+def _store_snapshot(path):
+    with sqlite3.connect(path) as db:
+        return sorted(db.execute("SELECT programme, kind, key, data FROM records WHERE superseded_by IS NULL"))
+
+
+def test_a_run_killed_after_the_first_file_leaves_a_consistent_store(tmp_path, inbox):
+    _big_feedback_inbox(inbox, files=12, rows=1500)
+    store = tmp_path / "store.sqlite"
+    command = [PYTHON, "-m", "pipeline", "monthly", "--period", "2026-11", "--inbox", str(inbox),
+               "--out", str(tmp_path / "out"), "--store", str(store), "--settings", str(tmp_path / "none.toml")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if store.exists():
+            try:
+                with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as db:
+                    stored = db.execute("SELECT count(*) FROM files").fetchone()[0]
+            except sqlite3.OperationalError:
+                stored = 0
+            if stored >= 1:
+                break
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 1 <= stored < 12, "the run was to be killed part-way through the inbox"
+
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        for file_id, accepted in db.execute("SELECT id, rows_accepted FROM files"):
+            assert db.execute("SELECT count(*) FROM records WHERE file_id = ?", (file_id,)).fetchone()[0] == accepted
+
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    clean = tmp_path / "clean.sqlite"
+    assert subprocess.run(command[:-4] + ["--store", str(clean)] + command[-2:], capture_output=True).returncode == 0
+    assert _store_snapshot(store) == _store_snapshot(clean)
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 12
