@@ -6,6 +6,9 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 RUN    := $(PYTHON) -m pipeline
+# Exit status 1 means "documents written, some rows sent back to clerks" (see 校验报告.xlsx): for make
+# that is a finished run. Status 2 (usage or settings) and anything else still fail.
+ACCEPT_REJECTED := status=$$?; if [ $$status -eq 1 ]; then echo "（有数据被退回，详见各项目的 校验报告.xlsx）"; exit 0; fi; exit $$status
 
 PERIOD ?=
 YEAR   ?=
@@ -30,16 +33,16 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 monthly: system $(STAMP) ## 生成月度通报与统计表: make monthly [PERIOD=2026-11]（默认上个月）
-	@$(RUN) monthly $(if $(PERIOD),--period $(PERIOD))
+	@$(RUN) monthly $(if $(PERIOD),--period $(PERIOD)); $(ACCEPT_REJECTED)
 
 evaluation: system $(STAMP) ## 学期/年度考核评优: make evaluation YEAR=2026 或 TERM=2026秋
-	@$(RUN) evaluation $(if $(YEAR),--year $(YEAR)) $(if $(TERM),--term $(TERM))
+	@$(RUN) evaluation $(if $(YEAR),--year $(YEAR)) $(if $(TERM),--term $(TERM)); $(ACCEPT_REJECTED)
 
 templates: system $(STAMP) ## 生成空白填报模板到 data/out/templates/
 	@$(RUN) templates
 
 daily: system $(STAMP) ## 售后服务网点每日对账单: make daily DATE=2026-11-03
-	@$(RUN) daily $(if $(DATE),--date $(DATE))
+	@$(RUN) daily $(if $(DATE),--date $(DATE)); $(ACCEPT_REJECTED)
 
 certificates: system $(STAMP) ## 新聘信息员聘任证书: make certificates PERIOD=2026-11
 	@$(RUN) certificates $(if $(PERIOD),--period $(PERIOD))
