@@ -20,7 +20,25 @@ EXIT_CLEAN, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    pass
+    """argparse's help with Chinese headings."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix="用法：")
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """An ArgumentParser whose own words are Chinese: headings, -h, and the error line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._optionals.title = "选项"
+        self._positionals.title = "可用命令"
+        self.add_argument("-h", "--help", action="help", help="显示本说明并退出")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"错误：命令写法不对（{message}）。用 --help 查看说明。\n")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -34,21 +52,22 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline", formatter_class=ChineseHelpFormatter,
+    parser = ChineseParser(
+        prog="python -m pipeline",
         description="信息员工作报表流水线：读取收件箱中的 Excel 登记表，校验、入库、统计，生成通报与统计表。",
         epilog="退出码：0 全部文件校验通过；1 有行或工作表被退回（文件照常生成）；2 命令或设置有误（未生成任何文件）。")
-    commands = parser.add_subparsers(dest="command", metavar="命令")
+    commands = parser.add_subparsers(dest="command", metavar="<命令>", parser_class=ChineseParser,
+                                     prog="python -m pipeline")
 
     monthly = commands.add_parser(
-        "monthly", formatter_class=ChineseHelpFormatter, help="生成月度通报与统计表",
+        "monthly", help="生成月度通报与统计表",
         description="读取收件箱中每个项目的登记表，校验并入库，生成该月的 通报.pdf、统计表.xlsx、校验报告.xlsx。\n"
                     "例：python -m pipeline monthly --period 2026-11")
     monthly.add_argument("--period", help="月份，写作 2026-11（默认：上个月）")
     _common(monthly)
 
     evaluation = commands.add_parser(
-        "evaluation", formatter_class=ChineseHelpFormatter, help="学期或年度考核评优",
+        "evaluation", help="学期或年度考核评优",
         description="按年度或学期计算考核得分、评优、解聘、学分，生成 考核评优.pdf 与 评优.xlsx。\n"
                     "例：python -m pipeline evaluation --year 2026　或　--term 2026秋")
     which = evaluation.add_mutually_exclusive_group(required=True)
@@ -57,21 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(evaluation)
 
     templates = commands.add_parser(
-        "templates", formatter_class=ChineseHelpFormatter, help="生成空白填报模板",
+        "templates", help="生成空白填报模板",
         description="为每种登记表生成空白 Excel 模板（带下拉列表和填写说明）到 data/out/templates/。")
     _common(templates)
 
-    daily = commands.add_parser("daily", formatter_class=ChineseHelpFormatter, help="售后网点每日对账单",
+    daily = commands.add_parser("daily", help="售后网点每日对账单",
                                 description="生成某一天各售后网点的对账单。例：python -m pipeline daily --date 2026-11-03")
     daily.add_argument("--date", required=True, help="日期，如 2026-11-03")
     _common(daily)
 
-    certificates = commands.add_parser("certificates", formatter_class=ChineseHelpFormatter, help="聘任证书",
+    certificates = commands.add_parser("certificates", help="聘任证书",
                                        description="为该月新聘任的信息员生成聘任证书。")
     certificates.add_argument("--period", help="月份，写作 2026-11（默认：上个月）")
     _common(certificates)
 
-    commands.add_parser("bench", formatter_class=ChineseHelpFormatter, help="性能基准",
+    commands.add_parser("bench", help="性能基准",
                         description="生成固定规模的测试数据并计时，结果写入 data/out/bench/。")
     return parser
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,17 @@ from pipeline.settings import Programme
 from pipeline.store import Change, Store
 from pipeline.validate import duplicate_key_problems, record_key, validate_form
 from schemas import all_kinds
+
+
+# Raise when reading or validation changes what a file yields: every file is then read again once,
+# its new rows replacing those of the earlier reading.
+READER_VERSION = 1
+
+
+def reader_of(programme: Programme) -> str:
+    """The reader's identity for a programme: the code's version and the settings validation depends on."""
+    settings = json.dumps(programme.config, ensure_ascii=False, sort_keys=True)
+    return f"{READER_VERSION}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -81,19 +94,20 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
                      progress: bool = False) -> list[FileResult]:
     """Store every new file of a programme's inbox folder; files already stored are not read again."""
     results = []
+    reader = reader_of(programme)
     paths = list_files(folder) if folder.is_dir() else []
     for number, path in enumerate(paths, start=1):
         if progress:
             print(f"\r  [{programme.id}] 读取 {number}/{len(paths)} {path.name[:40]:<40}", end="", file=sys.stderr, flush=True)
         identity = fingerprint(path, folder)
-        seen = store.seen(programme.id, identity.sha256)
+        seen = store.seen(programme.id, identity.sha256, reader)
         if seen is not None:
             results.append(FileResult(identity.name, "已读过", seen["kinds"], seen["rows_accepted"],
                                       seen["rows_rejected"], seen["problems"]))
             continue
         records, keys, problems = read_file(path, programme, identity.name)
         rejected = rejected_rows(problems)
-        change = store.add_file(programme.id, identity.name, identity.sha256, identity.size,
+        change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
                                 records, keys, problems, rejected, now)
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),

@@ -16,19 +16,21 @@ import pandas as pd
 
 from pipeline.problems import Problem
 
+SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     id            INTEGER PRIMARY KEY,   -- the order files entered the store: higher is newer
     programme     TEXT NOT NULL,
     name          TEXT NOT NULL,         -- path inside the programme's inbox folder
     sha256        TEXT NOT NULL,
+    reader        TEXT NOT NULL,         -- version of reading and validation that produced the rows
     size          INTEGER NOT NULL,
     first_seen    TEXT NOT NULL,
     kinds         TEXT NOT NULL,         -- JSON list of the form kinds found
     rows_accepted INTEGER NOT NULL,
     rows_rejected INTEGER NOT NULL,
     problems      TEXT NOT NULL,         -- JSON list of the file's problems
-    UNIQUE (programme, sha256)
+    UNIQUE (programme, sha256, reader)
 );
 CREATE TABLE IF NOT EXISTS records (
     id            INTEGER PRIMARY KEY,
@@ -81,6 +83,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __enter__(self) -> "Store":
         return self
@@ -91,17 +94,17 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def seen(self, programme: str, sha256: str) -> dict | None:
-        """The ledger entry of a file with this content, or None when it was never stored."""
+    def seen(self, programme: str, sha256: str, reader: str) -> dict | None:
+        """The ledger entry of a file with this content read by this reader, or None."""
         row = self.db.execute(
             "SELECT id, name, kinds, rows_accepted, rows_rejected, problems FROM files"
-            " WHERE programme = ? AND sha256 = ?", (programme, sha256)).fetchone()
+            " WHERE programme = ? AND sha256 = ? AND reader = ?", (programme, sha256, reader)).fetchone()
         if row is None:
             return None
         return {"id": row[0], "name": row[1], "kinds": json.loads(row[2]), "rows_accepted": row[3],
                 "rows_rejected": row[4], "problems": [Problem(**p) for p in json.loads(row[5])]}
 
-    def add_file(self, programme: str, name: str, sha256: str, size: int,
+    def add_file(self, programme: str, name: str, sha256: str, reader: str, size: int,
                  records: dict[str, pd.DataFrame], keys: dict[str, pd.Series],
                  problems: list[Problem], rows_rejected: int, now: dt.datetime) -> Change:
         """Store one file and its records in one transaction; returns what changed."""
@@ -110,9 +113,9 @@ class Store:
         try:
             accepted = sum(len(frame) for frame in records.values())
             cursor = db.execute(
-                "INSERT INTO files (programme, name, sha256, size, first_seen, kinds, rows_accepted,"
-                " rows_rejected, problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (programme, name, sha256, size, now.isoformat(timespec="seconds"),
+                "INSERT INTO files (programme, name, sha256, reader, size, first_seen, kinds, rows_accepted,"
+                " rows_rejected, problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (programme, name, sha256, reader, size, now.isoformat(timespec="seconds"),
                  json.dumps(sorted(records), ensure_ascii=False), accepted, rows_rejected,
                  json.dumps([p.to_json() for p in problems], ensure_ascii=False)))
             file_id = cursor.lastrowid

@@ -91,6 +91,21 @@ def test_two_different_rows_with_one_key_in_a_file_are_both_rejected(tmp_path, i
     assert list(current(tmp_path / "store.sqlite")["稿件编号"]) == ["G2"]
 
 
+def test_a_settings_change_that_validation_depends_on_reads_the_file_again(tmp_path, inbox):
+    teaching = programme_for("teaching", {})
+    write_xlsx(inbox / "teaching" / "11月.xlsx", {"反馈": [
+        FEEDBACK_HEADERS, ["2024001", "2026-11-03", "伙食", "食堂", "饭菜偏咸", "", "", None]]})
+    store = tmp_path / "store.sqlite"
+    [first] = ingest(store, inbox, teaching)
+    assert first.accepted == 0 and first.problems[0].code == "E_ENUM"
+    widened = programme_for("teaching", {"programmes": {"teaching": {
+        "feedback_categories": teaching["feedback_categories"] + ["伙食"]}}})
+    [again] = ingest(store, inbox, widened)
+    assert again.status == "新读入" and again.accepted == 1 and not again.problems
+    [unchanged] = ingest(store, inbox, widened)
+    assert unchanged.status == "已读过"
+
+
 def _big_feedback_inbox(inbox, files: int, rows: int) -> None:
     folder = inbox / "teaching"
     for number in range(files):
