@@ -95,9 +95,8 @@ def list_files(folder: Path) -> list[Path]:
     found = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") or part.startswith("~$") for part in relative.parts[:-1]):
-            continue
-        if any(p.is_symlink() for p in [folder.joinpath(*relative.parts[:i]) for i in range(1, len(relative.parts))]):
+        parents = [folder.joinpath(*relative.parts[:depth]) for depth in range(1, len(relative.parts))]
+        if any(parent.name.startswith((".", "~$")) or parent.is_symlink() for parent in parents):
             continue
         if path.suffix.lower() in EXTENSIONS and not is_skipped(path) and path.is_file():
             found.append(path)

@@ -171,9 +171,3 @@ class Store:
             (programme, kind)).fetchall()
         data = [{**json.loads(d), "_file": name, "_sheet": sheet, "_row": row} for name, sheet, row, d in rows]
         return pd.DataFrame(data)
-
-    def files(self, programme: str) -> pd.DataFrame:
-        """The ledger of one programme, oldest first."""
-        return pd.read_sql_query(
-            "SELECT id, name, sha256, size, first_seen, kinds, rows_accepted, rows_rejected FROM files"
-            " WHERE programme = ? ORDER BY id", self.db, params=(programme,))

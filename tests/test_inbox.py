@@ -115,3 +115,20 @@ def test_files_that_cannot_be_opened_say_why(tmp_path, name, content, code):
     with pytest.raises(UnreadableFile) as error:
         read_sheets(path)
     assert error.value.code == code
+
+
+def test_xlsm_is_read_like_xlsx(tmp_path):
+    path = write_xlsx(tmp_path / "名册.xlsm", {"名册": [["工号", "姓名", "单位", "职务", "聘任日期"],
+                                                       ["JX001", "王芳", "一大队", "通讯员", dt.date(2026, 1, 1)]]})
+    form = recognise(read_sheets(path)[0], KINDS)
+    assert form.kind.name == "roster" and form.records[0][1]["姓名"] == "王芳"
+
+
+def test_links_in_the_inbox_are_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    write_xlsx(outside / "秘密.xlsx", {"表": [["工号"]]})
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "链接.xlsx").symlink_to(outside / "秘密.xlsx")
+    (inbox / "链接目录").symlink_to(outside, target_is_directory=True)
+    assert list_files(inbox) == []
