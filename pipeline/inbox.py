@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
 from pipeline.problems import column_letter
@@ -134,6 +135,24 @@ def read_sheets(path: Path) -> list[RawSheet]:
         if data.startswith(CFB_MAGIC) and path.suffix.lower() in {".xlsx", ".xlsm"}:
             raise UnreadableFile("E_FILE_ENCRYPTED") from None
         raise UnreadableFile("E_FILE_UNREADABLE") from None
+
+
+def editable_copy(path: Path) -> Workbook:
+    """An openpyxl workbook of the clerk's file to annotate: the file itself for .xlsx/.xlsm, else its
+    cells rebuilt as .xlsx. Read from bytes: the inbox file is never opened for writing."""
+    data = path.read_bytes()
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        try:
+            return load_workbook(io.BytesIO(data), keep_vba=path.suffix.lower() == ".xlsm")
+        except Exception:  # a workbook openpyxl cannot load is rebuilt from what calamine read
+            pass
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in read_sheets(path):
+        target = book.create_sheet(sheet.name[:31])
+        for row in sheet.rows:
+            target.append([cell if not isinstance(cell, str) or cell else None for cell in row])
+    return book
 
 
 def _read_csv(data: bytes) -> list[list[object]]:

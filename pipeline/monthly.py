@@ -9,13 +9,15 @@ import pandas as pd
 
 from pipeline.documents.context import monthly_context
 from pipeline.documents.render import write_pdf
+from pipeline.inbox import UnreadableFile, editable_copy
 from pipeline.ingest import FileResult, ingest_programme
 from pipeline.problems import ERROR, Problem
 from pipeline.rules.counts import record_counts
 from pipeline.rules.periods import Period
 from pipeline.settings import Programme
 from pipeline.store import Store
-from pipeline.workbooks import write_workbook
+from pipeline.outputs import write_atomically
+from pipeline.workbooks import annotated_bytes, write_workbook
 from schemas import all_kinds
 
 REPORT_COLUMNS = ["项目", "文件", "工作表", "行", "列", "列名", "内容", "代码", "级别", "问题", "修改提示"]
@@ -58,6 +60,31 @@ def current_records(store: Store, programme: Programme) -> dict[str, pd.DataFram
     return {name: store.current_records(programme.id, name) for name in all_kinds()}
 
 
+def returned_name(name: str) -> str:
+    """The annotated copy's name: the clerk's own, as .xlsx unless it is an .xlsm."""
+    path = Path(name)
+    return path.as_posix() if path.suffix.lower() in {".xlsx", ".xlsm"} else path.with_suffix(".xlsx").as_posix()
+
+
+def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult]) -> list[Path]:
+    """For each file with cell or sheet problems, the clerk's workbook annotated, in 退回/; stale copies go."""
+    written = []
+    for result in files:
+        located = [p for p in result.problems if p.severity == ERROR and p.sheet]
+        if not located:
+            continue
+        try:
+            book = editable_copy(inbox_folder / result.name)
+        except (UnreadableFile, OSError):
+            continue
+        written.append(write_atomically(folder / returned_name(result.name), annotated_bytes(book, located)))
+    if folder.is_dir():
+        for old in folder.rglob("*"):
+            if old.is_file() and old not in written:
+                old.unlink()
+    return written
+
+
 def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
                   now: dt.datetime, progress: bool = False) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its monthly documents."""
@@ -74,6 +101,7 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
     result.written.append(write_workbook(folder / "校验报告.xlsx",
                                          {"校验报告": validation_report(result.problems)},
                                          title=f"{programme.title}{period.label}校验报告"))
+    result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
     result.written.append(write_pdf(folder / "通报.pdf", "monthly.html",
                                     monthly_context(programme, period, counts, files, result.problems)))
     return result

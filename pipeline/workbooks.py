@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -16,6 +17,7 @@ from pipeline.outputs import stable_zip, write_atomically
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FIXED_TIME = dt.datetime(2000, 1, 1)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+PROBLEM_FILL = PatternFill("solid", fgColor="FF8080")
 
 
 def _cell_value(value: object) -> object:
@@ -89,3 +91,25 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "") -> bytes:
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "") -> Path:
     """Write the workbook atomically; returns its path."""
     return write_atomically(path, workbook_bytes(sheets, title))
+
+
+def annotated_bytes(book: Workbook, problems: list) -> bytes:
+    """The clerk's workbook with each bad cell filled red and the message as the cell's comment.
+
+    A problem without a cell (a rejected header) is put on the first cell of its row, or of its sheet.
+    """
+    notes: dict[tuple[str, str], list[str]] = {}
+    for problem in problems:
+        if not problem.sheet or problem.sheet[:31] not in book.sheetnames:
+            continue
+        cell = f"{problem.column or 'A'}{problem.row or 1}"
+        notes.setdefault((problem.sheet[:31], cell), []).append(problem.message)
+    for (sheet, cell), messages in notes.items():
+        target = book[sheet][cell]
+        target.fill = PROBLEM_FILL
+        comment = Comment("\n".join(messages), "校验")
+        comment.width, comment.height = 320, 40 + 40 * len(messages)
+        target.comment = comment
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return stable_zip(buffer.getvalue())

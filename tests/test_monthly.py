@@ -99,3 +99,33 @@ def test_every_command_explains_itself_in_its_help(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0
     assert "例" in result.stdout or "生成" in result.stdout
+
+
+def test_a_file_with_bad_cells_comes_back_annotated_and_the_inbox_file_is_untouched(tmp_path):
+    import openpyxl
+
+    from pipeline.__main__ import main
+
+    folder = tmp_path / "inbox" / "correspondents"
+    source = write_xlsx(folder / "11月.xlsx", {"一大队": [["2026年11月稿件"], ARTICLE_HEADERS, article("G1"),
+                                                       article("G2", submitted="2026/13/01")]})
+    (folder / "12月.csv").write_bytes((",".join(ARTICLE_HEADERS) + "\r\nG3,一大队,JX001,标题,2026-11-31,王队,,,\r\n")
+                                      .encode("gb18030"))
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    status = main(["monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
+                   "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml")])
+    assert status == 1
+    returned = tmp_path / "out" / "correspondents" / "2026-11" / "退回"
+    book = openpyxl.load_workbook(returned / "11月.xlsx")
+    cell = book["一大队"]["E4"]
+    assert "第4行 E列「报送日期」" in cell.comment.text and cell.fill.fgColor.rgb.endswith("FF8080")
+    assert book["一大队"]["E3"].comment is None
+    csv_copy = openpyxl.load_workbook(returned / "12月.xlsx")
+    assert "2026-11-31" in csv_copy.worksheets[0]["E2"].comment.text
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before
+
+    write_xlsx(source, {"一大队": [ARTICLE_HEADERS, article("G1"), article("G2")]})
+    (folder / "12月.csv").unlink()
+    assert main(["monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
+                 "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml")]) == 0
+    assert not any(returned.rglob("*.xlsx")), "a corrected file's old annotated copy is removed"
