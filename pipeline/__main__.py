@@ -147,6 +147,19 @@ def summary(runs: list, label: str) -> str:
     return "\n".join(lines)
 
 
+def templates(args: argparse.Namespace) -> int:
+    from pipeline.blank_forms import write_templates
+    from pipeline.settings import PRESET_NAMES, programme_for
+
+    settings = load_settings(args.settings)
+    programmes = programmes_in(args.inbox, settings) if args.inbox.is_dir() else []
+    if not programmes:
+        programmes = [programme_for(name, settings) for name in PRESET_NAMES]
+    written = write_templates(args.out, programmes)
+    print(f"已生成空白模板 {len(written)} 个：{args.out / 'templates'}")
+    return EXIT_CLEAN
+
+
 def not_yet(args: argparse.Namespace) -> int:
     print(f"“{args.command}”功能尚在开发中，本版本还不能生成这些文件。", file=sys.stderr)
     return EXIT_USAGE
@@ -158,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    handlers = {"monthly": monthly}
+    handlers = {"monthly": monthly, "templates": templates}
     try:
         return handlers.get(args.command, not_yet)(args)
     except SettingsError as error:

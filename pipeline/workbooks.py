@@ -113,3 +113,48 @@ def annotated_bytes(book: Workbook, problems: list) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return stable_zip(buffer.getvalue())
+
+
+def blank_form_bytes(kind, values_of) -> bytes:
+    """A blank template of a form kind: canonical headers, frozen, a help comment on each header,
+    a drop-down for every enum (values_of(field) gives its values), date formats and widths set."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = kind.title.replace("/", "、")[:31]
+    book.properties.created = book.properties.modified = FIXED_TIME
+    book.properties.title = kind.title
+    formats = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "money": "0.00", "int": "0",
+               "id": "@", "text": "@"}
+    for index, field in enumerate(kind.fields, start=1):
+        letter = get_column_letter(index)
+        cell = sheet.cell(1, index, field.header)
+        cell.font = Font(bold=True, color="C00000" if field.required else "000000")
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        help_lines = [("必填" if field.required else "选填") + ("（列必须保留）" if field.lenient else "")]
+        if field.synonyms:
+            help_lines.append("也可写作：" + "、".join(field.synonyms))
+        values = values_of(field)
+        if values:
+            help_lines.append("可选：" + "、".join(values))
+            validation = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
+                                        showErrorMessage=True, errorTitle="不是可选值",
+                                        error="请从下拉列表中选择：" + "、".join(values))
+            validation.add(f"{letter}2:{letter}1001")
+            sheet.add_data_validation(validation)
+        if field.type in ("date", "datetime"):
+            help_lines.append("格式：2026-11-03" + (" 09:30" if field.type == "datetime" else ""))
+        if field.help:
+            help_lines.append(field.help)
+        comment = Comment("\n".join(help_lines), "填写说明")
+        comment.width, comment.height = 260, 30 + 22 * len(help_lines)
+        cell.comment = comment
+        for row in range(2, 1002):
+            sheet.cell(row, index).number_format = formats.get(field.type, "General")
+        sheet.column_dimensions[letter].width = max(12, _width([field.header]) + 4)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return stable_zip(buffer.getvalue())
