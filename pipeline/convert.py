@@ -142,31 +142,27 @@ def to_datetime(value: object) -> dt.datetime:
     return dt.datetime.combine(date, time)
 
 
-def to_int(value: object) -> int:
+def _number(value: object, code: str) -> float:
+    """A number from a numeric cell or from text such as ¥1,200.50元; raises BadValue(code)."""
     if isinstance(value, bool):
-        raise BadValue("E_INT")
+        raise BadValue(code)
     if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        try:
-            number = float(normalise_text(str(value)))
-        except ValueError:
-            raise BadValue("E_INT") from None
+        return float(value)
+    try:
+        return float(_MONEY.sub("", normalise_text(str(value))))
+    except ValueError:
+        raise BadValue(code) from None
+
+
+def to_int(value: object) -> int:
+    number = _number(value, "E_INT")
     if not number.is_integer() or number < 0:
         raise BadValue("E_INT")
     return int(number)
 
 
 def to_money(value: object) -> float:
-    if isinstance(value, bool):
-        raise BadValue("E_MONEY")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        try:
-            number = float(_MONEY.sub("", normalise_text(str(value))))
-        except ValueError:
-            raise BadValue("E_MONEY") from None
+    number = _number(value, "E_MONEY")
     if math.isnan(number) or number < 0:
         raise BadValue("E_MONEY")
     return round(number, 2)
