@@ -16,8 +16,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from pipeline.outputs import stable_zip, write_atomically
-from pipeline.workbooks import FIXED_TIME
+from pipeline.outputs import write_atomically
+from pipeline.workbooks import FIXED_TIME, saved_bytes
 
 SEED = 20261104
 MONTHS = [(2026, m) for m in range(6, 12)]
@@ -73,9 +73,7 @@ class Sample:
                             cell.number_format = "yyyy-mm-dd"
             if spec.get("note"):
                 sheet.cell(top + len(spec["rows"]) + 2, 1, spec["note"])
-        buffer = io.BytesIO()
-        book.save(buffer)
-        write_atomically(self.root / path, stable_zip(buffer.getvalue()))
+        write_atomically(self.root / path, saved_bytes(book))
 
     def csv_file(self, path: str, headers: list[str], rows: list[list], encoding: str) -> None:
         text = io.StringIO()
