@@ -5,9 +5,8 @@ from pathlib import Path
 
 from pipeline.outputs import write_atomically
 from pipeline.settings import Programme
-from pipeline.validate import allowed_values
 from pipeline.workbooks import blank_form_bytes
-from schemas import all_kinds
+from schemas import all_kinds, allowed_values
 
 
 def template_name(kind) -> str:

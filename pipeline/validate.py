@@ -14,39 +14,9 @@ import pandera.pandas as pa
 from pipeline.convert import CONVERTERS, BadValue, display, is_blank
 from pipeline.inbox import FormSheet
 from pipeline.problems import Problem
-from schemas import Field, FormKind
+from schemas import Field, FormKind, allowed_values, dtype_of, schema_for
 
 ORIGIN = ("_sheet", "_row")
-
-
-def allowed_values(f: Field, config: dict) -> tuple[str, ...]:
-    """The enum values of a field, from the schema or from the programme's preset."""
-    if f.values_from:
-        return tuple(config.get(f.values_from, ()))
-    return f.values
-
-
-def _dtype_of(f: Field) -> str:
-    return {"date": "datetime64[ns]", "datetime": "datetime64[ns]", "int": "Int64",
-            "money": "Float64"}.get(f.type, "object")
-
-
-def schema_for(kind: FormKind, config: dict) -> pa.DataFrameSchema:
-    """The pandera schema of a form kind for one programme (its enum lists may differ)."""
-    columns = {}
-    for f in kind.fields:
-        checks = []
-        if f.type == "enum":
-            checks.append(pa.Check.isin(list(allowed_values(f, config)), name="E_ENUM", ignore_na=True))
-        if f.max_length:
-            checks.append(pa.Check.str_length(max_value=f.max_length, name="E_TOO_LONG", ignore_na=True))
-        if f.type in ("int", "money"):
-            checks.append(pa.Check.ge(0, name="E_MONEY" if f.type == "money" else "E_INT", ignore_na=True))
-        columns[f.header] = pa.Column(nullable=not f.required, checks=checks, required=True)
-    wide = [pa.Check(lambda frame, check=check: ~check.fails(frame).fillna(False).astype(bool),
-                     name=f"{check.code}|{check.column}|{check.expected}")
-            for check in kind.row_checks]
-    return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)
 
 
 def _convert_column(f: Field, values: list[object]) -> tuple[list[object], dict[int, str]]:
@@ -85,7 +55,7 @@ def validate_form(form: FormSheet, config: dict, programme: str, file: str) -> t
             problems.append(problem(code, rows[position], f.header, raw[f.header][position]))
             bad_rows.add(rows[position])
 
-    frame = pd.DataFrame({f.header: pd.Series(typed[f.header], index=rows, dtype=_dtype_of(f))
+    frame = pd.DataFrame({f.header: pd.Series(typed[f.header], index=rows, dtype=dtype_of(f))
                           for f in kind.fields}, index=pd.Index(rows, name="_row"))
     checked = frame.drop(index=sorted(bad_rows))
     problems += _pandera_problems(checked, kind, config, raw, rows, problem)

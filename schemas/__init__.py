@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandera.pandas as pa
+
 # The officer id may be headed like this in every form (FORMS.md), unless a form claims the word.
 OFFICER_ID_SYNONYMS = ("学号", "警号", "编号", "信息员编号")
 
@@ -28,6 +30,9 @@ class Field:
     max_length: int | None = None
     # The column must exist, but a blank or unreadable value is kept (not a form error).
     lenient: bool = False
+    # A regular expression the whole text must match, and the problem code when it does not.
+    pattern: str | None = None
+    pattern_code: str = "E_FORMAT"
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -77,6 +82,39 @@ class FormKind:
             claimed = {s for other in self.fields if other is not f for s in (other.header,) + other.synonyms}
             names += tuple(s for s in OFFICER_ID_SYNONYMS if s not in claimed and s not in names)
         return names
+
+
+def allowed_values(f: Field, config: dict) -> tuple[str, ...]:
+    """The enum values of a field, from the schema or from the programme's preset."""
+    if f.values_from:
+        return tuple(config.get(f.values_from, ()))
+    return f.values
+
+
+def dtype_of(f: Field) -> str:
+    """The pandas dtype a field's converted values are held in."""
+    return {"date": "datetime64[ns]", "datetime": "datetime64[ns]", "int": "Int64",
+            "money": "Float64"}.get(f.type, "object")
+
+
+def schema_for(kind: FormKind, config: dict) -> pa.DataFrameSchema:
+    """The pandera schema of a form kind for one programme (its enum lists may differ)."""
+    columns = {}
+    for f in kind.fields:
+        checks = []
+        if f.type == "enum":
+            checks.append(pa.Check.isin(list(allowed_values(f, config)), name="E_ENUM", ignore_na=True))
+        if f.max_length:
+            checks.append(pa.Check.str_length(max_value=f.max_length, name="E_TOO_LONG", ignore_na=True))
+        if f.pattern:
+            checks.append(pa.Check.str_matches(f"(?:{f.pattern})$", name=f.pattern_code, ignore_na=True))
+        if f.type in ("int", "money"):
+            checks.append(pa.Check.ge(0, name="E_MONEY" if f.type == "money" else "E_INT", ignore_na=True))
+        columns[f.header] = pa.Column(nullable=not f.required, checks=checks, required=True)
+    wide = [pa.Check(lambda frame, check=check: ~check.fails(frame).fillna(False).astype(bool),
+                     name=f"{check.code}|{check.column}|{check.expected}")
+            for check in kind.row_checks]
+    return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)
 
 
 def all_kinds() -> dict[str, FormKind]:

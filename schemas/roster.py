@@ -5,6 +5,7 @@ from schemas import Field, FormKind, RowCheck
 
 ROLES = ("责任人", "组长", "组员", "信息员", "通讯员", "站长", "网点信息员", "中心信息员")
 APPROVALS = ("通过", "不通过", "待审")
+PHONE = r"1\d{10}|0\d{2,3}-\d{7,8}"  # a mobile, or a landline with its area code
 
 
 def _appointment_date_missing(frame: pd.DataFrame) -> pd.Series:
@@ -27,7 +28,8 @@ KIND = FormKind(
         Field("单位", "text", required=True, synonyms=("系部", "班级", "大队", "科室", "网点", "网格"),
               help="信息员所代表的单位（系部、班级、大队、科室、网点）"),
         Field("职务", "enum", required=True, synonyms=("角色",), values=ROLES),
-        Field("联系电话", "text", synonyms=("手机", "电话"), help="11位手机号或 0454-8888888 式座机，保密"),
+        Field("联系电话", "text", synonyms=("手机", "电话"), help="11位手机号或 0454-8888888 式座机，保密",
+              pattern=PHONE, pattern_code="E_PHONE"),
         Field("推荐日期", "date"),
         Field("审批", "enum", synonyms=("审批结果",), values=APPROVALS, blank_means="通过",
               help="空白视为通过"),
