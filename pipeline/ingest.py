@@ -20,7 +20,7 @@ from schemas import all_kinds
 
 # Raise when reading or validation changes what a file yields: every file is then read again once,
 # its new rows replacing those of the earlier reading.
-READER_VERSION = 1
+READER_VERSION = 2
 
 
 def reader_of(programme: Programme) -> str:
@@ -51,16 +51,27 @@ def _sheet_problems(found: Unrecognised, programme: str, file: str) -> Problem:
     return Problem(programme, file, "E_SHEET_HEADER", found.sheet, found.header_row, detail=detail)
 
 
-def read_file(path: Path, programme: Programme, name: str) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series], list[Problem]]:
-    """The accepted records of one inbox file by form kind, their keys, and every problem found."""
+@dataclass
+class FileReading:
+    """One inbox file read: its accepted records and their keys by form kind, its problems, and
+    where each column stands in each sheet (sheet → header → Excel column letter)."""
+
+    records: dict[str, pd.DataFrame] = field(default_factory=dict)
+    keys: dict[str, pd.Series] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    layout: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def read_file(path: Path, programme: Programme, name: str) -> FileReading:
+    """Read, validate and key one inbox file; a file that cannot be opened is one problem."""
     kinds = all_kinds()
     problems: list[Problem] = []
     try:
         sheets = read_sheets(path)
     except UnreadableFile as error:
-        return {}, {}, [Problem(programme.id, name, error.code)]
+        return FileReading(problems=[Problem(programme.id, name, error.code)])
     frames: dict[str, list[pd.DataFrame]] = {}
-    letters: dict[tuple[str, str], str] = {}
+    layout: dict[str, dict[str, str]] = {}
     for sheet in sheets:
         found = recognise(sheet, list(kinds.values()))
         if found is None:
@@ -70,18 +81,18 @@ def read_file(path: Path, programme: Programme, name: str) -> tuple[dict[str, pd
             continue
         accepted, sheet_problems = validate_form(found, programme.config, programme.id, name)
         problems += sheet_problems
-        letters.update({(found.sheet, header): found.letter(header) for header in found.columns})
+        layout[found.sheet] = {header: found.letter(header) for header in found.columns}
         frames.setdefault(found.kind.name, []).append(accepted)
     problems.sort(key=lambda p: (p.sheet, p.row or 0, p.column))
     records, keys = {}, {}
     for kind_name, parts in frames.items():
         kind = kinds[kind_name]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        frame, duplicates = duplicate_key_problems(frame, kind, programme.id, name, letters)
+        frame, duplicates = duplicate_key_problems(frame, kind, programme.id, name, layout)
         problems += sorted(duplicates, key=lambda p: (p.sheet, p.row or 0))
         records[kind_name] = frame
         keys[kind_name] = record_key(frame, kind)
-    return records, keys, problems
+    return FileReading(records, keys, problems, layout)
 
 
 def rejected_rows(problems: list[Problem]) -> int:
@@ -105,10 +116,11 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
             results.append(FileResult(identity.name, "已读过", seen["kinds"], seen["rows_accepted"],
                                       seen["rows_rejected"], seen["problems"]))
             continue
-        records, keys, problems = read_file(path, programme, identity.name)
+        reading = read_file(path, programme, identity.name)
+        problems, records = reading.problems, reading.records
         rejected = rejected_rows(problems)
         change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
-                                records, keys, problems, rejected, now)
+                                records, reading.keys, problems, rejected, now, reading.layout)
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),
                                   sum(len(f) for f in records.values()), rejected, problems, change))

@@ -16,6 +16,7 @@ from pipeline.rules.counts import record_counts
 from pipeline.rules.periods import Period
 from pipeline.settings import Programme
 from pipeline.store import Store
+from pipeline.validate import check_against_roster
 from pipeline.outputs import write_atomically
 from pipeline.workbooks import annotated_bytes, write_workbook
 from schemas import all_kinds
@@ -30,10 +31,12 @@ class ProgrammeRun:
     programme: Programme
     files: list[FileResult]
     written: list[Path] = field(default_factory=list)
+    # Problems of no file now in the inbox: programme notices, records kept from files since removed.
+    other_problems: list[Problem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
-        return [p for f in self.files for p in f.problems]
+        return [p for f in self.files for p in f.problems] + self.other_problems
 
     @property
     def has_errors(self) -> bool:
@@ -85,13 +88,28 @@ def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResu
     return written
 
 
+def attach_problems(problems: list[Problem], files: list[FileResult]) -> list[Problem]:
+    """Add each problem to the result of its file (counting its row as sent back); returns the rest."""
+    by_name = {f.name: f for f in files}
+    rest = []
+    for problem in problems:
+        owner = by_name.get(problem.file)
+        if owner is None:
+            rest.append(problem)
+            continue
+        owner.problems = owner.problems + [problem]
+        owner.rejected += 1
+    return rest
+
+
 def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
                   now: dt.datetime, progress: bool = False) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its monthly documents."""
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
     kinds = all_kinds()
-    records = current_records(store, programme)
+    records, roster_problems = check_against_roster(current_records(store, programme), programme.id)
+    result.other_problems = attach_problems(roster_problems, files)
     counts = record_counts(records, {k: v.title for k, v in kinds.items()},
                            {k: v.date_field for k, v in kinds.items()}, period)
     folder = out / programme.id / period.name

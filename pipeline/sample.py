@@ -109,10 +109,11 @@ class Sample:
             officers.append([f"SQ{number:03d}", self.name(), grids[(number - 1) % 4],
                              "责任人" if number == 1 else "信息员", self.phone(), None, None,
                              dt.date(2026, 1, 5), None, None, None, None])
+        planted = [["SQ013", "李文", "第一网格", "信息员", "1381234", None, None, dt.date(2026, 1, 5)] + [None] * 4]
         roster_headers = ["编号", "姓名", "网格", "职务", "联系电话", "推荐日期", "审批", "聘任日期", "任期届满",
                           "毕业日期", "离任日期", "离任原因"]
         self.workbook("community/信息员名册.xlsx", [{"name": "名册", "title": "社区信息员名册",
-                                                      "headers": roster_headers, "rows": officers}])
+                                                      "headers": roster_headers, "rows": officers + planted}])
         categories = ["社情民意", "矛盾纠纷", "安全隐患", "重点人员", "其他"]
         topics = ["楼道堆放杂物", "邻里噪音纠纷", "独居老人需要关照", "小区路灯损坏", "外来人员租住情况",
                   "电动车楼内充电", "下水道堵塞", "停车位争议"]
@@ -181,6 +182,7 @@ class Sample:
                 continue
             if month == 11:
                 rows.append([202401002, "2026-11-05", "伙食", "食堂", "饭菜偏咸", "后勤处", "未处理", None])
+                rows.append([202499999, "2026-11-06", "教学条件", "实训楼", "机房空调不制冷", "后勤处", "未处理", None])
             self.workbook(f"teaching/{month}月教学信息反馈表.xlsx", [{
                 "name": "反馈表", "title": f"教学工作学生信息员信息反馈表（{year}年{month}月）",
                 "blank_after_title": True, "headers": fb_headers, "rows": rows}])

@@ -16,7 +16,9 @@ import pandas as pd
 
 from pipeline.problems import Problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns added to files after version 1, with their definitions, for stores made by earlier versions.
+ADDED_FILE_COLUMNS = {"reader": "TEXT NOT NULL DEFAULT ''", "layout": "TEXT NOT NULL DEFAULT '{}'"}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     id            INTEGER PRIMARY KEY,   -- the order files entered the store: higher is newer
@@ -30,6 +32,7 @@ CREATE TABLE IF NOT EXISTS files (
     rows_accepted INTEGER NOT NULL,
     rows_rejected INTEGER NOT NULL,
     problems      TEXT NOT NULL,         -- JSON list of the file's problems
+    layout        TEXT NOT NULL DEFAULT '{}',  -- JSON: sheet → header → Excel column letter
     UNIQUE (programme, sha256, reader)
 );
 CREATE TABLE IF NOT EXISTS records (
@@ -83,6 +86,10 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
+        for column, definition in ADDED_FILE_COLUMNS.items():
+            if column not in present:
+                self.db.execute(f"ALTER TABLE files ADD COLUMN {column} {definition}")
         self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __enter__(self) -> "Store":
@@ -106,7 +113,8 @@ class Store:
 
     def add_file(self, programme: str, name: str, sha256: str, reader: str, size: int,
                  records: dict[str, pd.DataFrame], keys: dict[str, pd.Series],
-                 problems: list[Problem], rows_rejected: int, now: dt.datetime) -> Change:
+                 problems: list[Problem], rows_rejected: int, now: dt.datetime,
+                 layout: dict[str, dict[str, str]] | None = None) -> Change:
         """Store one file and its records in one transaction; returns what changed."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -114,10 +122,11 @@ class Store:
             accepted = sum(len(frame) for frame in records.values())
             cursor = db.execute(
                 "INSERT INTO files (programme, name, sha256, reader, size, first_seen, kinds, rows_accepted,"
-                " rows_rejected, problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows_rejected, problems, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (programme, name, sha256, reader, size, now.isoformat(timespec="seconds"),
                  json.dumps(sorted(records), ensure_ascii=False), accepted, rows_rejected,
-                 json.dumps([p.to_json() for p in problems], ensure_ascii=False)))
+                 json.dumps([p.to_json() for p in problems], ensure_ascii=False),
+                 json.dumps(layout or {}, ensure_ascii=False)))
             file_id = cursor.lastrowid
             # Earlier versions of the same file: their records are replaced as a whole.
             earlier = [r[0] for r in db.execute(
@@ -164,10 +173,15 @@ class Store:
         return Change(added, replaced, unchanged, withdrawn=len(old_current))
 
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
-        """The records of a kind that no newer file replaced, with their origin (_file, _sheet, _row)."""
+        """The records of a kind that no newer file replaced, with their origin: _file, _sheet, _row,
+        and _column (header → Excel column letter in that sheet)."""
         rows = self.db.execute(
-            "SELECT f.name, r.sheet, r.row, r.data FROM records r JOIN files f ON f.id = r.file_id"
+            "SELECT f.name, f.layout, r.sheet, r.row, r.data FROM records r JOIN files f ON f.id = r.file_id"
             " WHERE r.programme = ? AND r.kind = ? AND r.superseded_by IS NULL ORDER BY r.id",
             (programme, kind)).fetchall()
-        data = [{**json.loads(d), "_file": name, "_sheet": sheet, "_row": row} for name, sheet, row, d in rows]
+        layouts: dict[str, dict] = {}
+        data = []
+        for name, layout, sheet, row, record in rows:
+            columns = layouts.setdefault(layout, json.loads(layout)).get(sheet, {})
+            data.append({**json.loads(record), "_file": name, "_sheet": sheet, "_row": row, "_column": columns})
         return pd.DataFrame(data)

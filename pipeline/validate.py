@@ -84,15 +84,15 @@ def _pandera_problems(frame, kind, config, raw, rows, problem) -> list[Problem]:
             continue
         row = int(case.index)
         check = str(case.check)
-        if "|" in check:
-            code, header, expected = check.split("|", 2)
+        if "@" in check:
+            code, header = check.split("@", 1)
+            expected = next(c.expected for c in kind.row_checks if (c.code, c.column) == (code, header))
         elif check == "not_nullable":
             code, header, expected = "E_REQUIRED", str(case.column), kind.field(str(case.column)).help
         else:
-            header = str(case.column)
-            code = check if check.startswith("E_") else "E_ENUM"
+            code, header = check, str(case.column)
             f = kind.field(header)
-            expected = ("可选值：" + "、".join(allowed_values(f, config))) if code == "E_ENUM" else f.help
+            expected = ("可选值：" + "、".join(allowed_values(f, config))) if code == "E_ENUM" else ""
         if (row, header) not in found:
             found[(row, header)] = problem(code, row, header, raw[header][position[row]], expected)
     return list(found.values())
@@ -114,7 +114,7 @@ def _key_text(value: object) -> str:
 
 
 def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, file: str,
-                           letters: dict[tuple[str, str], str]) -> tuple[pd.DataFrame, list[Problem]]:
+                           layout: dict[str, dict[str, str]]) -> tuple[pd.DataFrame, list[Problem]]:
     """Rows of one file sharing a key: identical ones kept once, differing ones all rejected."""
     if frame.empty:
         return frame, []
@@ -129,9 +129,57 @@ def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, 
         first = kind.key[0] if kind.key[0] in kind.headers else kind.headers[0]
         header = first
         problems.append(Problem(programme, file, "E_DUPLICATE_KEY", sheet, row,
-                                letters.get((sheet, header), ""), header,
+                                layout.get(sheet, {}).get(header, ""), header,
                                 _key_text(frame.at[index, header]),
                                 "关键列：" + "、".join(kind.key)))
     kept = frame[~clash]
     kept = kept[~(keys[~clash].duplicated())]
     return kept.reset_index(drop=True), problems
+
+
+# Form kind → (column, what it must name in the roster: "officer", "unit", or "officer or unit").
+ROSTER_REFERENCES = {
+    "feedback": (("工号", "officer"),),
+    "attendance": (("工号", "officer"),),
+    "incidents": (("工号", "officer"),),
+    "articles": (("作者工号", "officer"), ("报送单位", "unit")),
+    "materials": (("工号或单位", "officer or unit"),),
+}
+_NOT_IN_ROSTER = {"officer": "名册中没有这个工号", "unit": "名册中没有这个单位",
+                  "officer or unit": "名册中既没有这个工号，也没有这个单位"}
+
+
+def roster_reference_failures(records: pd.DataFrame, column: str, allowed: set[str]) -> pd.Series:
+    """True for the records whose `column` names nothing in `allowed` (ids or units of the roster)."""
+    if records.empty or column not in records:
+        return pd.Series(False, index=records.index)
+    return ~records[column].astype("string").isin(allowed).fillna(False).astype(bool)
+
+
+def check_against_roster(records: dict[str, pd.DataFrame], programme: str
+                         ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The records that name officers and units of the roster, and a problem for each that does not.
+
+    Records are never deleted for this: once the roster names them, they count again. Without any
+    roster the check cannot be made; one notice says so and every record is kept.
+    """
+    roster = records.get("roster", pd.DataFrame())
+    referring = {kind: frame for kind, frame in records.items() if kind in ROSTER_REFERENCES and len(frame)}
+    if roster.empty:
+        notice = [Problem(programme, "", "N_NO_ROSTER")] if referring else []
+        return records, notice
+    allowed = {"officer": set(roster["工号"].astype(str)), "unit": set(roster["单位"].astype(str))}
+    allowed["officer or unit"] = allowed["officer"] | allowed["unit"]
+    kept, problems = dict(records), []
+    for kind, frame in referring.items():
+        bad = pd.Series(False, index=frame.index)
+        for column, what in ROSTER_REFERENCES[kind]:
+            failures = roster_reference_failures(frame, column, allowed[what])
+            for index in frame.index[failures & ~bad]:
+                record = frame.loc[index]
+                problems.append(Problem(programme, record["_file"], "E_NOT_IN_ROSTER", record["_sheet"],
+                                        int(record["_row"]), record["_column"].get(column, ""), column,
+                                        _key_text(record[column]), _NOT_IN_ROSTER[what]))
+            bad |= failures
+        kept[kind] = frame[~bad]
+    return kept, problems

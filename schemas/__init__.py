@@ -98,21 +98,29 @@ def dtype_of(f: Field) -> str:
 
 
 def schema_for(kind: FormKind, config: dict) -> pa.DataFrameSchema:
-    """The pandera schema of a form kind for one programme (its enum lists may differ)."""
+    """The pandera schema of a form kind for one programme (its enum lists may differ).
+
+    Every check is named by its problem code (a row check by code@column), so that a failure maps
+    straight to the catalogue.
+    """
     columns = {}
     for f in kind.fields:
         checks = []
         if f.type == "enum":
-            checks.append(pa.Check.isin(list(allowed_values(f, config)), name="E_ENUM", ignore_na=True))
+            allowed = list(allowed_values(f, config))
+            checks.append(pa.Check(lambda s, allowed=allowed: s.isin(allowed), name="E_ENUM", ignore_na=True))
         if f.max_length:
-            checks.append(pa.Check.str_length(max_value=f.max_length, name="E_TOO_LONG", ignore_na=True))
+            checks.append(pa.Check(lambda s, n=f.max_length: s.astype(str).str.len() <= n,
+                                   name="E_TOO_LONG", ignore_na=True))
         if f.pattern:
-            checks.append(pa.Check.str_matches(f"(?:{f.pattern})$", name=f.pattern_code, ignore_na=True))
+            checks.append(pa.Check(lambda s, p=f.pattern: s.astype(str).str.fullmatch(p),
+                                   name=f.pattern_code, ignore_na=True))
         if f.type in ("int", "money"):
-            checks.append(pa.Check.ge(0, name="E_MONEY" if f.type == "money" else "E_INT", ignore_na=True))
+            checks.append(pa.Check(lambda s: s >= 0, name="E_MONEY" if f.type == "money" else "E_INT",
+                                   ignore_na=True))
         columns[f.header] = pa.Column(nullable=not f.required, checks=checks, required=True)
     wide = [pa.Check(lambda frame, check=check: ~check.fails(frame).fillna(False).astype(bool),
-                     name=f"{check.code}|{check.column}|{check.expected}")
+                     name=f"{check.code}@{check.column}")
             for check in kind.row_checks]
     return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)
 
