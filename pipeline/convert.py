@@ -17,7 +17,7 @@ _DATE = re.compile(
     r"(?:(?:\s+|T|\s*日?\s*)(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})\s*(?:[:分]\s*(?:(?P<S>\d{1,2})\s*秒?)?)?)?"
 )
 _ID_FLOAT = re.compile(r"(\d+)\.0+")
-_SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE][+-]?\d+")
+_SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+\d+")  # how Excel shows a long number: 2.02E+09
 _MONEY = re.compile(r"[¥￥元,，\s]")
 
 

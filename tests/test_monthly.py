@@ -129,3 +129,23 @@ def test_a_file_with_bad_cells_comes_back_annotated_and_the_inbox_file_is_untouc
     assert main(["monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
                  "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml")]) == 0
     assert not any(returned.rglob("*.xlsx")), "a corrected file's old annotated copy is removed"
+
+
+def test_a_corrupt_and_an_encrypted_file_are_reported_while_the_run_goes_on(tmp_path):
+    from pipeline.__main__ import main
+    from tests.test_problem_catalogue import encrypted_workbook
+
+    folder = tmp_path / "inbox" / "correspondents"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1"), article("G2")]})
+    (folder / "损坏.xlsx").write_bytes(b"PK\x03\x04\x14\x00broken")
+    encrypted_workbook(folder / "加密.xlsx")
+    status = main(["monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
+                   "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml")])
+    assert status == 1
+    folder_out = tmp_path / "out" / "correspondents" / "2026-11"
+    report = read_sheet(folder_out / "校验报告.xlsx", "校验报告").set_index("文件")
+    assert report.loc["损坏.xlsx", "代码"] == "E_FILE_UNREADABLE"
+    assert report.loc["加密.xlsx", "代码"] == "E_FILE_ENCRYPTED"
+    counts = read_sheet(folder_out / "统计表.xlsx", "记录数").set_index("表格种类")
+    assert counts.loc["稿件报送登记表", "本期记录"] == 2
+    assert (folder_out / "通报.pdf").stat().st_size > 0
