@@ -5,7 +5,7 @@ from schemas import Field, FormKind, RowCheck
 
 ROLES = ("责任人", "组长", "组员", "信息员", "通讯员", "站长", "网点信息员", "中心信息员")
 APPROVALS = ("通过", "不通过", "待审")
-PHONE = r"1\d{10}|0\d{2,3}-\d{7,8}"  # a mobile, or a landline with its area code
+PHONE = r"1[0-9]{10}|0[0-9]{2,3}-[0-9]{7,8}"  # a mobile, or a landline with its area code
 
 
 def _appointment_date_missing(frame: pd.DataFrame) -> pd.Series:
