@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from pipeline.convert import CONVERTERS, BadValue, display, is_blank
 from pipeline.inbox import FormSheet
 from pipeline.problems import Problem
-from schemas import Field, FormKind, allowed_values, dtype_of, schema_for
+from schemas import Field, FormKind, all_kinds, allowed_values, dtype_of, schema_for
 
 ORIGIN = ("_sheet", "_row")
 
@@ -137,14 +137,6 @@ def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, 
     return kept.reset_index(drop=True), problems
 
 
-# Form kind → (column, what it must name in the roster: "officer", "unit", or "officer or unit").
-ROSTER_REFERENCES = {
-    "feedback": (("工号", "officer"),),
-    "attendance": (("工号", "officer"),),
-    "incidents": (("工号", "officer"),),
-    "articles": (("作者工号", "officer"), ("报送单位", "unit")),
-    "materials": (("工号或单位", "officer or unit"),),
-}
 _NOT_IN_ROSTER = {"officer": "名册中没有这个工号", "unit": "名册中没有这个单位",
                   "officer or unit": "名册中既没有这个工号，也没有这个单位"}
 
@@ -164,7 +156,9 @@ def check_against_roster(records: dict[str, pd.DataFrame], programme: str
     roster the check cannot be made; one notice says so and every record is kept.
     """
     roster = records.get("roster", pd.DataFrame())
-    referring = {kind: frame for kind, frame in records.items() if kind in ROSTER_REFERENCES and len(frame)}
+    kinds = all_kinds()
+    referring = {kind: frame for kind, frame in records.items()
+                 if kind in kinds and kinds[kind].roster_references and len(frame)}
     if roster.empty:
         notice = [Problem(programme, "", "N_NO_ROSTER")] if referring else []
         return records, notice
@@ -173,7 +167,7 @@ def check_against_roster(records: dict[str, pd.DataFrame], programme: str
     kept, problems = dict(records), []
     for kind, frame in referring.items():
         bad = pd.Series(False, index=frame.index)
-        for column, what in ROSTER_REFERENCES[kind]:
+        for column, what in kinds[kind].roster_references:
             failures = roster_reference_failures(frame, column, allowed[what])
             for index in frame.index[failures & ~bad]:
                 record = frame.loc[index]

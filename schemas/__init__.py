@@ -63,6 +63,8 @@ class FormKind:
     officer_id_field: str | None = "工号"
     # Columns computed from others before the key is taken: (name, function of the typed frame).
     derived: tuple[tuple[str, object], ...] = field(default=())
+    # Cross-form checks: (column, what it must name in the roster: "officer", "unit", "officer or unit").
+    roster_references: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def headers(self) -> list[str]:

@@ -32,6 +32,7 @@ KIND = FormKind(
     key=("稿件", "采用媒体"),
     date_field="报送日期",
     officer_id_field="作者工号",
+    roster_references=(("作者工号", "officer"), ("报送单位", "unit")),
     fields=(
         Field("稿件编号", "id", synonyms=("编号",)),
         Field("报送单位", "text", required=True, synonyms=("单位",)),

@@ -9,6 +9,7 @@ KIND = FormKind(
     title="例会/活动签到表",
     key=("活动日期", "活动名称", "工号"),
     date_field="活动日期",
+    roster_references=(("工号", "officer"),),
     fields=(
         Field("活动日期", "date", required=True, synonyms=("日期", "会议日期")),
         Field("活动名称", "text", required=True, synonyms=("会议名称",)),

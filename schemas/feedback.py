@@ -15,6 +15,7 @@ KIND = FormKind(
     title="信息反馈表",
     key=("工号", "反馈日期", "反馈内容"),
     date_field="反馈日期",
+    roster_references=(("工号", "officer"),),
     fields=(
         Field("工号", "id", required=True, synonyms=("学号", "信息员编号")),
         Field("反馈日期", "date", required=True, synonyms=("日期", "报送日期")),

@@ -8,6 +8,7 @@ KIND = FormKind(
     title="违纪及考核登记",
     key=("工号", "日期", "类型"),
     date_field="日期",
+    roster_references=(("工号", "officer"),),
     fields=(
         Field("工号", "id", required=True, synonyms=("学号",)),
         Field("日期", "date", required=True),

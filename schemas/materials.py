@@ -10,6 +10,7 @@ KIND = FormKind(
     key=("工号或单位", "材料类型", "学期"),
     date_field="提交日期",
     officer_id_field=None,
+    roster_references=(("工号或单位", "officer or unit"),),
     fields=(
         Field("工号或单位", "text", required=True, synonyms=("工号", "单位"),
               help="个人小结填工号，小组总结填单位"),

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.convert import BadValue, to_date, to_datetime, to_id, to_money
+from pipeline.convert import BadValue, to_date, to_datetime, to_id, to_money, to_text
 
 NOV_3 = dt.date(2026, 11, 3)
 
@@ -51,3 +51,7 @@ def test_money_accepts_yuan_signs_and_refuses_negatives():
     assert to_money("¥1,200.5元") == 1200.5
     with pytest.raises(BadValue):
         to_money(-3)
+
+
+def test_a_number_in_a_text_column_stays_text_and_never_becomes_a_date():
+    assert to_text(46023.0) == "46023"
