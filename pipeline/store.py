@@ -182,6 +182,8 @@ class Store:
         layouts: dict[str, dict] = {}
         data = []
         for name, layout, sheet, row, record in rows:
-            columns = layouts.setdefault(layout, json.loads(layout)).get(sheet, {})
+            if layout not in layouts:
+                layouts[layout] = json.loads(layout)
+            columns = layouts[layout].get(sheet, {})
             data.append({**json.loads(record), "_file": name, "_sheet": sheet, "_row": row, "_column": columns})
         return pd.DataFrame(data)
