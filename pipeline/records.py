@@ -1,0 +1,32 @@
+"""Stored records → typed frames for the rules: every field present, dates as Timestamps."""
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas import FormKind, all_kinds
+
+ORIGIN = ["_file", "_sheet", "_row", "_column"]
+
+
+def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
+    """The records of one kind with each field in its dtype (missing fields as empty columns)."""
+    columns = kind.headers + [name for name, _ in kind.derived]
+    frame = records.reindex(columns=columns + [c for c in ORIGIN if c in records]) if len(records) else \
+        pd.DataFrame(columns=columns + ORIGIN)
+    converted = {}
+    for f in kind.fields:
+        if f.type in ("date", "datetime"):
+            converted[f.header] = pd.to_datetime(frame[f.header], errors="coerce")
+        elif f.type == "money":
+            converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Float64")
+        elif f.type == "int":
+            converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Int64")
+        else:
+            converted[f.header] = frame[f.header].astype(object).where(frame[f.header].notna(), None)
+    return frame.assign(**converted).reset_index(drop=True)
+
+
+def typed_all(records: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every kind's records typed; a kind with no records is an empty frame with its columns."""
+    kinds = all_kinds()
+    return {name: typed(records.get(name, pd.DataFrame()), kind) for name, kind in kinds.items()}

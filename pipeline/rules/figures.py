@@ -1,0 +1,51 @@
+"""What the rules hand to the writers: named tables (one sheet each) and a few facts for sentences."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipeline.rules.officers import (appointed_officers, feedback_items, joined_reasons, leaving_reasons,
+                                     officer_status, serving_during, unexcused_absences)
+from pipeline.rules.periods import Period
+
+OFFICER_COLUMNS = ["工号", "姓名", "单位", "职务", "反馈数", "缺席次数", "状态", "原因"]
+
+
+@dataclass
+class Figures:
+    """The figures of one programme for one period."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)   # sheet name → table, in reading order
+    facts: dict[str, object] = field(default_factory=dict)          # numbers and lists for the bulletin
+
+
+def officer_table(officers: pd.DataFrame, period: Period, counting: Period, feedback: pd.DataFrame,
+                  attendance: pd.DataFrame, dismissal: pd.Series, renewal: pd.Series,
+                  extra: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+    """Sheet 信息员: every officer serving in the period with 反馈数 (items in the period), 缺席次数
+    (unexcused absences in `counting`, the term or year so far), 状态 and every reason (原因)."""
+    serving = officers[serving_during(officers, period)]
+    index = serving.index
+    so_far = Period(counting.name, counting.start, min(counting.end, period.end), counting.label)
+    status = officer_status(serving, period.end, dismissal.reindex(index), renewal.reindex(index))
+    reasons = joined_reasons(leaving_reasons(serving, period.end), dismissal.reindex(index), renewal.reindex(index))
+    table = pd.DataFrame({
+        "工号": index, "姓名": serving["姓名"].to_numpy(), "单位": serving["单位"].to_numpy(),
+        "职务": serving["职务"].to_numpy(),
+        "反馈数": feedback_items(feedback, index, period).to_numpy(),
+        "缺席次数": unexcused_absences(attendance, index, so_far).to_numpy(),
+        "状态": status.to_numpy(), "原因": reasons.to_numpy()})
+    for name, values in (extra or {}).items():
+        table[name] = values.reindex(index).to_numpy()
+    return table.reset_index(drop=True)
+
+
+def officers_of(records: dict[str, pd.DataFrame], rules: dict) -> pd.DataFrame:
+    """The programme's officers from its roster records (see appointed_officers)."""
+    return appointed_officers(records["roster"], rules.get("term_years", 1))
+
+
+def no_reasons(officers: pd.DataFrame) -> pd.Series:
+    """A reason series with nothing in it, for programmes without such a rule."""
+    return pd.Series(None, index=officers.index, dtype=object)
