@@ -130,9 +130,34 @@ def monthly(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
 
 
-def summary(runs: list, label: str) -> str:
+def evaluation(args: argparse.Namespace) -> int:
+    from pipeline.evaluation import evaluation_period, run_evaluation
+    from pipeline.store import Store
+
+    programmes = programmes_in(args.inbox, load_settings(args.settings))
+    if not programmes:
+        raise SettingsError(f"收件箱 {args.inbox} 中没有项目文件夹（如 data/inbox/correspondents/）。")
+    plans = [(programme, evaluation_period(programme, args.year, args.term)) for programme in programmes]
+    if not any(period for _, period in plans):
+        raise SettingsError(f"收件箱中没有按学期考核的项目（学期“{args.term}”）。")
+    if all(period.start > dt.date.today() for _, period in plans if period):
+        raise SettingsError(f"考核期“{args.year or args.term}”尚未开始。")
+    runs = []
+    with one_run_at_a_time(args.store), Store(args.store) as store:
+        now = dt.datetime.now().replace(microsecond=0)
+        for programme, period in plans:
+            if period is None:
+                print(f"【{programme.id}】{programme.title}不按学期考核，已跳过。")
+                continue
+            runs.append(run_evaluation(store, args.inbox, args.out, programme, period, args.term is not None, now,
+                                       progress=sys.stderr.isatty()))
+    print(summary(runs, f"{args.year}年度" if args.year else f"{args.term}学期", "考核评优"))
+    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+
+
+def summary(runs: list, label: str, what: str = "月度运行") -> str:
     """The console summary: per programme, files read, rows accepted and rejected, paths written."""
-    lines = [f"{label} 月度运行完成："]
+    lines = [f"{label} {what}完成："]
     for run in runs:
         new = sum(f.status == "新读入" for f in run.files)
         seen = sum(f.status == "已读过" for f in run.files)
@@ -144,6 +169,8 @@ def summary(runs: list, label: str) -> str:
                      f"问题 {len(run.problems)} 条")
         for path in run.written:
             lines.append(f"    {path}")
+        if not run.written:
+            lines.append("    （本项目没有这一期的考核，未生成文件）")
     return "\n".join(lines)
 
 
@@ -171,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    handlers = {"monthly": monthly, "templates": templates}
+    handlers = {"monthly": monthly, "evaluation": evaluation, "templates": templates}
     try:
         return handlers.get(args.command, not_yet)(args)
     except SettingsError as error:

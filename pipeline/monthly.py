@@ -12,8 +12,12 @@ from pipeline.documents.render import write_pdf
 from pipeline.inbox import UnreadableFile, editable_copy
 from pipeline.ingest import FileResult, ingest_programme
 from pipeline.problems import ERROR, Problem
+from pipeline.records import typed_all
+from pipeline.rules.community import pseudonym, pseudonym_numbers
 from pipeline.rules.counts import record_counts
+from pipeline.rules.figures import Figures, officers_of
 from pipeline.rules.periods import Period
+from pipeline.rules.programmes import monthly_figures, with_pseudonyms
 from pipeline.settings import Programme
 from pipeline.store import Store
 from pipeline.validate import check_against_roster
@@ -102,24 +106,66 @@ def attach_problems(problems: list[Problem], files: list[FileResult]) -> list[Pr
     return rest
 
 
+def pseudonyms_for(store: Store, programme: Programme, records: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """工号 → stable pseudonym for a confidential programme (numbers kept in the store for ever); {} otherwise."""
+    if not programme.config.get("confidential"):
+        return {}
+    officers = officers_of(records, programme.rules)
+    numbers = pseudonym_numbers(officers, store.pseudonym_numbers(programme.id))
+    store.keep_pseudonyms(programme.id, numbers)
+    return {officer: pseudonym(number, programme["pseudonym_prefix"]) for officer, number in numbers.items()}
+
+
+def name_key(records: dict[str, pd.DataFrame], names: dict[str, str], programme: Programme) -> pd.DataFrame:
+    """名册对照: pseudonym → the real officer, for the office only."""
+    officers = officers_of(records, programme.rules)
+    rows = [{"化名": names[o], "工号": o, "姓名": officers.at[o, "姓名"], "单位": officers.at[o, "单位"],
+             "职务": officers.at[o, "职务"], "联系电话": officers.at[o, "联系电话"],
+             "聘任日期": officers.at[o, "聘任日期"], "离任日期": officers.at[o, "离任于"]}
+            for o in sorted(officers.index, key=lambda o: names[o])]
+    return pd.DataFrame(rows, columns=["化名", "工号", "姓名", "单位", "职务", "联系电话", "聘任日期", "离任日期"])
+
+
+def programme_records(store: Store, programme: Programme, files: list[FileResult]
+                      ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The programme's current records that pass the roster check, typed for the rules; and the problems
+    of those that do not (already added to their files' results)."""
+    records, roster_problems = check_against_roster(current_records(store, programme), programme.id)
+    return records, attach_problems(roster_problems, files)
+
+
+def confidential_outputs(store: Store, programme: Programme, records: dict[str, pd.DataFrame], figures: Figures,
+                         folder: Path) -> tuple[Figures, list[Path]]:
+    """The figures leaders may see, and for a confidential programme the restricted 名册对照.xlsx."""
+    names = pseudonyms_for(store, programme, records)
+    if not names:
+        return figures, []
+    key = write_workbook(folder / "名册对照.xlsx", {"名册对照": name_key(records, names, programme)},
+                         title=f"{programme.title}名册对照（内部保密）")
+    return with_pseudonyms(figures, names), [key]
+
+
 def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
                   now: dt.datetime, progress: bool = False) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its monthly documents."""
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
     kinds = all_kinds()
-    records, roster_problems = check_against_roster(current_records(store, programme), programme.id)
-    result.other_problems = attach_problems(roster_problems, files)
+    records, result.other_problems = programme_records(store, programme, files)
     counts = record_counts(records, {k: v.title for k, v in kinds.items()},
                            {k: v.date_field for k, v in kinds.items()}, period)
+    typed = typed_all(records)
     folder = out / programme.id / period.name
+    figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms)
+    figures, restricted = confidential_outputs(store, programme, typed, figures, folder)
+    result.written += restricted
     result.written.append(write_workbook(folder / "统计表.xlsx",
-                                         {"记录数": counts, "文件": file_table(files)},
+                                         {**figures.tables, "记录数": counts, "文件": file_table(files)},
                                          title=f"{programme.title}{period.label}统计表"))
     result.written.append(write_workbook(folder / "校验报告.xlsx",
                                          {"校验报告": validation_report(result.problems)},
                                          title=f"{programme.title}{period.label}校验报告"))
     result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
     result.written.append(write_pdf(folder / "通报.pdf", "monthly.html",
-                                    monthly_context(programme, period, counts, files, result.problems)))
+                                    monthly_context(programme, period, counts, files, result.problems, figures)))
     return result

@@ -232,7 +232,7 @@ class Sample:
         officers = []
         for index, unit in enumerate(units):
             officers.append([f"JX{index + 1:03d}", self.name(), unit, "通讯员", self.phone(), None, None,
-                             dt.date(2026, 1, 1), None, None, None, None])
+                             dt.date(2026, 6, 1), None, None, None, None])
         officers.append(["JX009", self.name(), "一大队", "通讯员", self.phone(), None, None, dt.date(2026, 8, 1),
                          None, None, None, None])
         headers = ["警号", "姓名", "大队", "职务", "联系电话", "推荐日期", "审批", "聘任日期", "任期届满",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline.problems import Problem
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Columns added to files after version 1, with their definitions, for stores made by earlier versions.
 ADDED_FILE_COLUMNS = {"reader": "TEXT NOT NULL DEFAULT ''", "layout": "TEXT NOT NULL DEFAULT '{}'"}
 SCHEMA = """
@@ -48,6 +48,13 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
 CREATE INDEX IF NOT EXISTS records_file ON records (file_id);
+CREATE TABLE IF NOT EXISTS pseudonyms (  -- confidential programmes: officer id → its number for ever
+    programme     TEXT NOT NULL,
+    officer       TEXT NOT NULL,
+    number        INTEGER NOT NULL,
+    PRIMARY KEY (programme, officer),
+    UNIQUE (programme, number)
+);
 """
 
 
@@ -187,3 +194,18 @@ class Store:
             columns = layouts[layout].get(sheet, {})
             data.append({**json.loads(record), "_file": name, "_sheet": sheet, "_row": row, "_column": columns})
         return pd.DataFrame(data)
+
+    def pseudonym_numbers(self, programme: str) -> dict[str, int]:
+        """The pseudonym number of every officer that ever had one in the programme."""
+        return dict(self.db.execute("SELECT officer, number FROM pseudonyms WHERE programme = ?", (programme,)))
+
+    def keep_pseudonyms(self, programme: str, numbers: dict[str, int]) -> None:
+        """Record new pseudonym numbers; numbers already given are never changed."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR IGNORE INTO pseudonyms (programme, officer, number) VALUES (?, ?, ?)",
+                                [(programme, officer, number) for officer, number in sorted(numbers.items())])
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise

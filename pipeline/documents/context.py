@@ -1,13 +1,17 @@
 """Figures → what documents print: sentences, table rows, the document's header fields."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
+from pipeline.documents.sections import programme_sections, table
 from pipeline.problems import ERROR, Problem
 from pipeline.rules.periods import Period
 from pipeline.settings import Programme
 
 ANNEX_PROBLEM_ROWS = 60
+NUMERALS = "一二三四五六七八九十"
 
 
 def document_number(programme: Programme, period: Period, number: int) -> str:
@@ -51,7 +55,7 @@ def problem_summary(problems: list[Problem]) -> str:
 
 
 def monthly_context(programme: Programme, period: Period, counts: pd.DataFrame, files: list,
-                    problems: list[Problem]) -> dict:
+                    problems: list[Problem], figures=None) -> dict:
     """Everything the monthly bulletin template prints."""
     title = programme["document_title"].format(year=period.year, month=period.start.month)
     accepted = sum(f.accepted for f in files if f.status == "新读入")
@@ -65,17 +69,70 @@ def monthly_context(programme: Programme, period: Period, counts: pd.DataFrame, 
         f"请各{programme['unit_word']}按规定时间报送登记表，使用统一模板填写，确保数据准确完整。",
         "对附件所列退回数据，请填报人依据退回副本中的批注修改后重新报送。",
     ]
-    shown = [{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column, "text": p.message}
+    sections = programme_sections(programme.preset, figures, programme.rules, programme["officer_word"]) \
+        if figures is not None else []
+    sections.append({"heading": "本月数据接收情况", "paragraphs": [], "tables": [
+        table(f"{period.label}各类登记表记录数", counts.rename(columns={"本期记录": "本月记录"}), text_columns=("表格种类",))]})
+    sections.append({"heading": "下一步工作要求", "paragraphs": next_steps, "tables": []})
+    numbered = 0
+    for number, section in enumerate(sections):
+        section["heading"] = f"{NUMERALS[number]}、{section['heading']}"
+        for t in section["tables"]:
+            numbered += 1
+            t["number"] = numbered
+    # A confidential programme's bulletin does not quote cell contents (ids, phones) in its annex.
+    secret = bool(programme.config.get("confidential"))
+    shown = [{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
+              "text": replace(p, value="").message if secret else p.message}
              for p in problems[:ANNEX_PROBLEM_ROWS]]
     return {
         "doc": document_header(programme, period, title, period.start.month, f"{programme.title}月度通报"),
         "period": {"label": period.label},
         "facts": facts,
-        "next_steps": next_steps,
-        "counts": [{"kind": r["表格种类"], "total": r["累计有效记录"], "in_period": r["本期记录"]}
-                   for r in counts.to_dict("records")],
+        "sections": sections,
         "files_total": len(files),
         "problem_summary": problem_summary(problems),
         "problems": shown,
         "problems_more": max(0, len(problems) - ANNEX_PROBLEM_ROWS),
     }
+
+
+def evaluation_context(programme: Programme, period: Period, figures, problems: list[Problem], is_term: bool) -> dict:
+    """Everything the assessment document prints: the awards, then every other table of the assessment."""
+    word = programme["officer_word"]
+    title = f"关于{period.label}{programme.title}考核评优情况的通报"
+    number = f"{programme['doc_prefix']}评〔{period.end.year}〕1号"
+    ranking = figures.tables["评优"]
+    winners = ranking[ranking["称号"] != ""]
+    opening = [f"根据{programme.title}管理制度，现将{period.label}{word}考核评优情况通报如下。"]
+    sections = []
+    if len(winners):
+        named = "；".join(f"{t}：" + "、".join(
+            (f"{r['单位']}" if r.get("对象") == "单位" else f"{r['工号']}（{r['单位']}）")
+            for _, r in winners[winners["称号"] == t].iterrows()) for t in dict.fromkeys(winners["称号"]))
+        sections.append({"heading": "评优结果", "paragraphs": [f"经考核，评选结果如下——{named}。"],
+                         "tables": [table("考核得分与排名", ranking, [c for c in ("对象", "工号", "单位", "得分",
+                                                                            "排名", "称号") if c in ranking])]})
+    else:
+        reason = "优秀称号每学年评选一次，本学期不评选。" if is_term else "本期无人符合评优条件。"
+        sections.append({"heading": "考核得分", "paragraphs": [reason], "tables": [
+            table("考核得分与排名", ranking, [c for c in ("工号", "单位", "得分", "排名") if c in ranking])]})
+    for name, frame in figures.tables.items():
+        if name == "评优" or name == "档案":
+            continue
+        text = [f"共{len(frame)}项。"] if len(frame) else ["无。"]
+        sections.append({"heading": name, "paragraphs": text,
+                         "tables": [table(name, frame)] if len(frame) else []})
+    for key in ("office_meeting_verdict",):
+        if figures.facts.get(key):
+            sections.append({"heading": "工作会议", "paragraphs": [figures.facts[key] + "。"], "tables": []})
+    numbered = 0
+    for number_, section in enumerate(sections):
+        section["heading"] = f"{NUMERALS[number_]}、{section['heading']}"
+        for t in section["tables"]:
+            numbered += 1
+            t["number"] = numbered
+    doc = document_header(programme, period, title, 1, f"{programme.title}考核评优")
+    doc["number"] = number
+    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": sections,
+            "problem_summary": problem_summary(problems)}

@@ -1,0 +1,144 @@
+"""Figures → the sections of a bulletin: headings, sentences and tables, per programme.
+
+Templates only loop over what comes back: [{heading, paragraphs, tables: [{caption, columns, rows}]}].
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.rules.figures import Figures
+
+MAX_ROWS = 40
+
+
+def cell_text(value: object) -> str:
+    """A value as a table cell prints it: dates as 2026-11-03, whole floats without .0, blanks empty."""
+    if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def table(caption: str, frame: pd.DataFrame, columns: list[str] | None = None, text_columns=()) -> dict:
+    """A table for the template: caption, header cells, rows of text cells (at most MAX_ROWS)."""
+    columns = [c for c in (columns or list(frame.columns)) if c in frame]
+    rows = [[cell_text(v) for v in row] for row in frame[columns].head(MAX_ROWS).itertuples(index=False)]
+    return {"caption": caption, "columns": columns, "rows": rows, "text": [c in text_columns for c in columns],
+            "more": max(0, len(frame) - MAX_ROWS)}
+
+
+def listing(items: list[str]) -> str:
+    return "、".join(items)
+
+
+def officer_lines(frame: pd.DataFrame, status: str) -> list[str]:
+    """The officers of one status, those with the same reason together: 原因：工号（单位）、工号（单位）."""
+    rows = frame[frame["状态"] == status]
+    grouped: dict[str, list[str]] = {}
+    for _, r in rows.iterrows():
+        grouped.setdefault(cell_text(r["原因"]), []).append(f"{r['工号']}（{r['单位']}）")
+    return [f"{reason}：{'、'.join(who)}" if reason else "、".join(who) for reason, who in grouped.items()]
+
+
+def officer_summary(figures: Figures, word: str) -> dict:
+    """队伍情况: how many serve, and who is proposed for dismissal, renewal or left, with reasons."""
+    officers = figures.tables["信息员"]
+    counts = officers["状态"].value_counts()
+    serving = len(officers) - int(counts.get("毕业离任", 0)) - int(counts.get("已离任", 0))
+    paragraphs = [f"本月在任{word}{serving}名。"]
+    for status, intro in (("建议解聘", "建议解聘"), ("期满待续聘", "任期届满或即将届满、请办理续聘"),
+                          ("毕业离任", "本月毕业离任"), ("已离任", "本月离任")):
+        if counts.get(status, 0):
+            lines = officer_lines(officers, status)
+            paragraphs.append(f"{intro}的{word}{int(counts[status])}名——" + "；".join(lines) + "。")
+    return {"heading": f"{word}队伍情况", "paragraphs": paragraphs, "tables": []}
+
+
+def correspondents_sections(figures: Figures, rules: dict) -> list[dict]:
+    units, facts = figures.tables["单位"], figures.facts
+    missed = units[units["达标"] == "否"]
+    first = [f"本月{facts['units']}个单位共报送经审核的稿件{facts['submitted']}篇，市级以上媒体采用{facts['city_runs']}篇。"]
+    if len(missed):
+        first.append("以下单位未完成本月基本任务，予以通报批评，并按规定每月扣除单位宣传考核分"
+                     f"{rules['deduction_per_missed_month']:g}分：" +
+                     "；".join(f"{r['单位']}（{r['未达标项']}）" for _, r in missed.iterrows()) + "。")
+    else:
+        first.append("各单位均完成本月基本任务。")
+    if facts["half_year_unfinished"]:
+        first.append(f"本半年省级以上媒体采用任务未完成的单位：{listing(facts['half_year_unfinished'])}。")
+    sections = [{"heading": "稿件报送与采用情况", "paragraphs": first, "tables": [table(
+        "各单位稿件报送与采用情况", units,
+        ["单位", "报送数", "市级以上采用数", "省级以上采用数_半年", "得分", "达标", "扣分", "本年累计得分"])]}]
+    other = []
+    if facts["staffing"]:
+        other.append("通讯员配备不符合“每单位一名”要求的：" +
+                     "；".join(f"{s['单位']}{s['问题']}" for s in facts["staffing"]) + "。")
+    if facts["briefings_missing"]:
+        other.append(f"{listing(facts['briefings_missing'])}未召开通讯员通报会。")
+    if facts["disqualified"]:
+        other.append(f"因严重违反新闻宣传纪律取消通讯员资格的：{listing(facts['disqualified'])}，所在单位宣传工作考核分全部扣除。")
+    if other:
+        sections.append({"heading": "队伍建设情况", "paragraphs": other, "tables": []})
+    return sections
+
+
+def teaching_sections(figures: Figures, word: str) -> list[dict]:
+    facts = figures.facts
+    sections = [officer_summary(figures, word)]
+    if "missed_windows" in facts:
+        paragraphs = []
+        if facts["missed_windows"]:
+            paragraphs.append("以下系部在本月结束的反馈周期内未交反馈表：" +
+                              "；".join(f"{w['系部']}{w['周期']}" for w in facts["missed_windows"]) + "。")
+        else:
+            paragraphs.append("本月结束的各反馈周期，各系部均按时提交了反馈表。")
+        paragraphs.append(f"本学期已召开工作会议{facts['office_meetings']}次。" + (
+            facts["office_meeting_verdict"] + "。" if facts["office_meeting_verdict"] else ""))
+        if facts["materials_missing"]:
+            paragraphs.append("考核材料未交或逾期的：" + "；".join(
+                f"{m['工号或单位']}{m['材料类型']}{m['情况']}" for m in facts["materials_missing"]) + "。")
+        sections.append({"heading": "信息反馈与考核材料", "paragraphs": paragraphs, "tables": []})
+    return sections
+
+
+def class_officer_sections(figures: Figures, word: str) -> list[dict]:
+    facts = figures.facts
+    sections = [officer_summary(figures, word)]
+    if not facts["due"]:
+        text = ["本月不在学期内，不要求报送反馈表。"]
+    elif facts["missing"]:
+        text = [f"本月未交反馈表的{word}{len(facts['missing'])}名，请各班督促：{listing(facts['missing'])}。"]
+    else:
+        text = [f"本月各班{word}均按时提交了反馈表。"]
+    if facts["staffing"]:
+        text.append("信息员配备不符合“每班一名”要求的班级：" +
+                    "；".join(f"{s['单位']}{s['问题']}" for s in facts["staffing"]) + "。")
+    sections.append({"heading": "反馈表提交情况", "paragraphs": text, "tables": []})
+    return sections
+
+
+def community_sections(figures: Figures, word: str) -> list[dict]:
+    facts = figures.facts
+    text = [f"本月在任{word}{facts['active']}名，共反映社情信息{facts['feedback']}条，召开例会{facts['meetings']}次。"]
+    if facts["composition"]:
+        text.append("信息员队伍组成不符合规定：" + "；".join(facts["composition"]) + "。")
+    officers = figures.tables["信息员"]
+    return [{"heading": "信息收集与例会情况", "paragraphs": text, "tables": [table(
+        f"各{word}本月工作情况（化名）", officers,
+        ["工号", "单位", "反馈数", "本月常规例会出席", "本月临时例会出席", "本月缺席", "缺席次数", "本年累计得分"])]}]
+
+
+def programme_sections(preset: str, figures: Figures, rules: dict, word: str) -> list[dict]:
+    """The bulletin's sections on the programme's own rules."""
+    if preset == "correspondents":
+        return correspondents_sections(figures, rules)
+    if preset == "teaching":
+        return teaching_sections(figures, word)
+    if preset == "class-officers":
+        return class_officer_sections(figures, word)
+    if preset == "community":
+        return community_sections(figures, word)
+    return [officer_summary(figures, word)] if "信息员" in figures.tables else []
