@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.inbox import FormSheet, Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
+from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
 from pipeline.problems import ERROR, Problem
 from pipeline.settings import Programme
 from pipeline.store import Change, Store

@@ -132,7 +132,26 @@ def programme_for(folder: str, settings: dict) -> Programme:
     if "terms" in settings:
         config["terms"] = {**config.get("terms", {}), **_checked_terms(settings["terms"], "terms")}
     config = _merge(config, own, f"programmes.\"{folder}\"")
+    _check_rule_names(preset_name, folder, config.get("rules", {}))
     return Programme(id=folder, preset=preset_name, config=config)
+
+
+def _check_rule_names(preset: str, folder: str, rules: dict) -> None:
+    """Settings values that name things the rules look up (tie-break columns) must name real ones."""
+    from pipeline.rules.awards import ROUNDINGS
+    from pipeline.rules.programmes import TIE_BREAK_COLUMNS, tie_break_problems
+
+    where = f"设置文件 programmes.\"{folder}\".rules"
+    if "award_rounding" in rules and rules["award_rounding"] not in ROUNDINGS:
+        raise SettingsError(f"{where}.award_rounding 的值“{rules['award_rounding']}”不对"
+                            f"（可用: {'、'.join(ROUNDINGS)}）。")
+    if "award_share" in rules and not 0 <= rules["award_share"] <= 1:
+        raise SettingsError(f"{where}.award_share 应在 0 到 1 之间（如 0.10 表示 10%）。")
+    wrong = tie_break_problems(preset, rules)
+    if wrong:
+        allowed = "、".join(TIE_BREAK_COLUMNS.get(preset, [])) or "（本项目不设）"
+        raise SettingsError(f"{where}.tie_breaks 中的“{'、'.join(wrong)}”不是"
+                            f"可用于同分比较的列（可用: {allowed}）。")
 
 
 def programmes_in(inbox: Path, settings: dict) -> list[Programme]:

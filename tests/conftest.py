@@ -60,3 +60,46 @@ def sample_run(tmp_path_factory) -> dict:
     status = main(["monthly", "--period", "2026-11", "--inbox", str(inbox), "--out", str(out),
                    "--store", str(store), "--settings", str(root / "none.toml")])
     return {"status": status, "inbox": inbox, "out": out, "store": store, "root": root}
+
+
+# -- hand-built records for the rules: the shape the store hands them over in -----------------------
+def officer(number: str, unit: str = "一大队", role: str = "通讯员", appointed: str = "2026-01-01", **more) -> dict:
+    """A roster record; `more` sets any other column (审批, 任期届满, 毕业日期, 离任日期 …)."""
+    return {"工号": number, "姓名": f"姓名{number}", "单位": unit, "职务": role, "审批": "通过",
+            "聘任日期": appointed, **more}
+
+
+def records(**kinds: list[dict]) -> dict:
+    """Typed records of every kind from lists of dicts keyed by the canonical headers."""
+    import pandas as pd
+
+    from pipeline.records import typed_all
+    from schemas.articles import article_identity
+
+    frames = {kind: pd.DataFrame(rows) for kind, rows in kinds.items()}
+    if "articles" in frames and len(frames["articles"]):
+        frame = frames["articles"]
+        for column in ("稿件编号", "媒体级别", "刊发日期", "采用媒体"):
+            if column not in frame:
+                frame[column] = None
+        typed = frame.assign(报送日期=pd.to_datetime(frame["报送日期"]))
+        frames["articles"] = frame.assign(稿件=article_identity(typed))
+    return typed_all(frames)
+
+
+def run_cli(*args: str, cwd: Path | None = None):
+    """`python -m pipeline …` as a clerk runs it: a real process, its exit status and output."""
+    import subprocess
+
+    return subprocess.run([PYTHON, "-m", "pipeline", *args], capture_output=True, text=True, cwd=cwd or PROJ_ROOT)
+
+
+def read_sheet(path: Path, sheet: str):
+    """One sheet of a workbook the pipeline wrote, as a DataFrame."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.read_excel(path, sheet_name=sheet, engine="openpyxl")

@@ -1,21 +1,13 @@
 """End to end: the committed sample inbox through `python -m pipeline monthly` into documents."""
 from __future__ import annotations
 
-import subprocess
-import warnings
 
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
 from pipeline.settings import PRESET_NAMES, PROJ_ROOT
-from tests.conftest import ARTICLE_HEADERS, PYTHON, article, write_xlsx
-
-
-def read_sheet(path, sheet):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pd.read_excel(path, sheet_name=sheet, engine="openpyxl")
+from tests.conftest import ARTICLE_HEADERS, article, read_sheet, run_cli, write_xlsx
 
 
 def test_the_sample_inbox_holds_every_programme():
@@ -59,10 +51,6 @@ def test_a_second_run_of_the_same_inbox_reads_no_file_again(sample_run, tmp_path
     assert status == 1  # the planted bad rows are still in the inbox
     files = read_sheet(tmp_path / "out" / "community" / "2026-11" / "统计表.xlsx", "文件")
     assert set(files["状态"]) == {"已读过"}
-
-
-def run_cli(*arguments, cwd=PROJ_ROOT):
-    return subprocess.run([PYTHON, "-m", "pipeline", *arguments], capture_output=True, text=True, cwd=cwd)
 
 
 def test_a_clean_inbox_exits_0(tmp_path):

@@ -9,6 +9,8 @@ import pandas as pd
 from pipeline.rules.figures import Figures
 
 MAX_ROWS = 40
+# Columns whose cells must not wrap inside a word (ids, unit names), so that a narrow table stays legible.
+KEY_COLUMNS = ("工号", "单位", "系部", "班级", "对象")
 
 
 def cell_text(value: object) -> str:
@@ -26,7 +28,9 @@ def table(caption: str, frame: pd.DataFrame, columns: list[str] | None = None, t
     """A table for the template: caption, header cells, rows of text cells (at most MAX_ROWS)."""
     columns = [c for c in (columns or list(frame.columns)) if c in frame]
     rows = [[cell_text(v) for v in row] for row in frame[columns].head(MAX_ROWS).itertuples(index=False)]
-    return {"caption": caption, "columns": columns, "rows": rows, "text": [c in text_columns for c in columns],
+    return {"caption": caption, "columns": columns, "rows": rows,
+            "classes": [" ".join(filter(None, ["text" if c in text_columns else "", "key" if c in KEY_COLUMNS else ""]))
+                        for c in columns],
             "more": max(0, len(frame) - MAX_ROWS)}
 
 

@@ -6,20 +6,23 @@ inside the award line are all awarded, so nobody loses an award to the order of 
 """
 from __future__ import annotations
 
-import math
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
 
-def award_places(eligible: int, share: float, minimum: int) -> int:
-    """How many are awarded: `share` of the eligible rounded up, at least `minimum`, at most all of them.
+ROUNDINGS = {"up": ROUND_CEILING, "down": ROUND_FLOOR, "nearest": ROUND_HALF_UP}
+
+
+def award_places(eligible: int, share: float, minimum: int, rounding: str = "up") -> int:
+    """How many are awarded: `share` of the eligible rounded (up, down or to the nearest), at least
+    `minimum`, at most all of them.
 
     Decimal arithmetic: 10 % of 30 is 3, not the 4 that 0.1 * 30 = 3.0000000000000004 would round up to.
     """
     if eligible <= 0:
         return 0
-    places = math.ceil(Decimal(str(share)) * eligible)
+    places = int((Decimal(str(share)) * eligible).to_integral_value(rounding=ROUNDINGS[rounding]))
     return min(eligible, max(minimum, places))
 
 
@@ -54,12 +57,12 @@ def tie_break_text(tie_breaks: list[str]) -> str:
     return f"同分时依次比较{'、'.join(tie_breaks)}，多者优先；仍相同者并列"
 
 
-def award_table(table: pd.DataFrame, score: str, tie_breaks: list[str], eligible: pd.Series,
-                share: float, minimum: int, title: str) -> pd.DataFrame:
+def award_table(table: pd.DataFrame, score: str, tie_breaks: list[str], eligible: pd.Series, rules: dict,
+                title: str) -> pd.DataFrame:
     """The table with 排名 (among the eligible), 称号 (`title` inside the award line, else empty) and
-    说明 (why: not eligible, or lost on the tie-break)."""
+    说明 (who lost on the tie-break). The line: the preset's award_share, award_minimum, award_rounding."""
     pool = table.loc[eligible.reindex(table.index, fill_value=False).astype(bool).to_numpy()]
-    places = award_places(len(pool), share, minimum)
+    places = award_places(len(pool), rules["award_share"], rules["award_minimum"], rules.get("award_rounding", "up"))
     won = awarded(pool, score, tie_breaks, places)
     lost = lost_on_tie_break(pool, score, won)
     rank = pd.Series(pd.NA, index=table.index, dtype="Int64")

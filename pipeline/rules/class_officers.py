@@ -117,8 +117,7 @@ def annual_awards(records: dict[str, pd.DataFrame], officers: pd.DataFrame, span
                           "有反馈月数": months_with_feedback(records["feedback"], serving, span,
                                                         rules["monthly_feedback_min"]).to_numpy()})
     eligible = pd.Series(~reasons.reindex(serving.index).map(has_reason).to_numpy(), index=table.index, dtype=bool)
-    ranked = award_table(table, "得分", rules["tie_breaks"], eligible, rules["award_share"], rules["award_minimum"],
-                         rules["award_title"])
+    ranked = award_table(table, "得分", rules["tie_breaks"], eligible, rules, rules["award_title"])
     ranked.loc[~eligible.to_numpy(), "说明"] = ["列入解聘建议，不参加评优：" + "；".join(reasons[o])
                                               for o in serving.index[~eligible.to_numpy()]]
     return ranked

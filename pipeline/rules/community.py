@@ -93,7 +93,7 @@ def evaluation_figures(records: dict[str, pd.DataFrame], rules: dict, period: Pe
     table = pd.DataFrame({"工号": serving.index, "单位": serving["单位"].to_numpy(), **{
         column: scores[column].to_numpy() for column in ["得分", "反馈数", "出席例会", "无故缺席"]}})
     ranked = award_table(table, "得分", rules["tie_breaks"], pd.Series(True, index=table.index),
-                         rules["award_share"], rules["award_minimum"], rules["award_title"])
+                         rules, rules["award_title"])
     ranked["说明"] = [note or f"反馈{f}条、出席例会{m}次、无故缺席{a}次"
                     for note, f, m, a in zip(ranked["说明"], ranked["反馈数"], ranked["出席例会"], ranked["无故缺席"])]
     tables = {"评优": ranked[["工号", "单位", "得分", "排名", "称号", "说明", "反馈数", "出席例会", "无故缺席"]]}

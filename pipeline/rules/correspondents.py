@@ -229,7 +229,7 @@ def evaluation_figures(records: dict[str, pd.DataFrame], rules: dict, period: Pe
                            "采用篇数": scores[scores["计分日期"].notna()].pipe(records_in, "计分日期", period)
                            .groupby("作者工号").size().reindex(serving.index, fill_value=0).to_numpy()})
     people = award_table(people, "得分", ["采用篇数"], pd.Series(eligible, index=people.index),
-                         rules["award_share"], rules["award_minimum"], rules["officer_award_title"])
+                         rules, rules["officer_award_title"])
     people.loc[~eligible, "说明"] = ["；".join(disqualified[o]) + "，取消评优资格" for o in serving.index[~eligible]]
     units = unit_list(officers, period, rules)
     missed = missed_months(articles, officers, units, period, rules)
@@ -240,7 +240,7 @@ def evaluation_figures(records: dict[str, pd.DataFrame], rules: dict, period: Pe
                           "得分": unit_scores.where(unit_ok, 0.0).to_numpy(),
                           "稿件得分": unit_points.to_numpy(), "未完成月数": missed.to_numpy()})
     teams = award_table(teams, "得分", ["稿件得分"], pd.Series(unit_ok, index=teams.index),
-                        rules["award_share"], rules["award_minimum"], rules["unit_award_title"])
+                        rules, rules["unit_award_title"])
     teams["说明"] = [("通讯员严重违规，宣传工作考核分全部扣除，取消评优资格" if not ok else
                      "；".join(filter(None, [f"稿件得分{p:g}分" + (f"，{m}个月未完成基本任务扣{m * rules['deduction_per_missed_month']:g}分" if m else ""), note])))
                     for ok, p, m, note in zip(unit_ok, unit_points, missed, teams["说明"])]

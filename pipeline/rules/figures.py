@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.rules.officers import (appointed_officers, feedback_items, joined_reasons, leaving_reasons,
-                                     officer_status, serving_during, unexcused_absences)
+                                     officer_status, on_the_books, unexcused_absences)
 from pipeline.rules.periods import Period
 
 OFFICER_COLUMNS = ["工号", "姓名", "单位", "职务", "反馈数", "缺席次数", "状态", "原因"]
@@ -23,9 +23,9 @@ class Figures:
 def officer_table(officers: pd.DataFrame, period: Period, counting: Period, feedback: pd.DataFrame,
                   attendance: pd.DataFrame, dismissal: pd.Series, renewal: pd.Series,
                   extra: dict[str, pd.Series] | None = None) -> pd.DataFrame:
-    """Sheet 信息员: every officer serving in the period with 反馈数 (items in the period), 缺席次数
+    """Sheet 信息员: every officer serving in the period or leaving in it, with 反馈数 (items in the period), 缺席次数
     (unexcused absences in `counting`, the term or year so far), 状态 and every reason (原因)."""
-    serving = officers[serving_during(officers, period)]
+    serving = officers[on_the_books(officers, period)]
     index = serving.index
     so_far = Period(counting.name, counting.start, min(counting.end, period.end), counting.label)
     status = officer_status(serving, period.end, dismissal.reindex(index), renewal.reindex(index))

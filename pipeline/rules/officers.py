@@ -54,6 +54,14 @@ def serving_during(officers: pd.DataFrame, period: Period) -> pd.Series:
         (officers["离任于"].isna() | (officers["离任于"] > pd.Timestamp(period.start)))
 
 
+def on_the_books(officers: pd.DataFrame, period: Period) -> pd.Series:
+    """True for the officers a period's list shows: those serving in it, and those who left in it (an
+    officer graduating on the 1st served no day of that month but is shown as 毕业离任)."""
+    leaves = officers["离任于"]
+    left_in = leaves.notna() & (leaves >= pd.Timestamp(period.start)) & (leaves <= pd.Timestamp(period.end))
+    return serving_during(officers, period) | left_in
+
+
 def left_by(officers: pd.DataFrame, day: dt.date) -> pd.Series:
     """True for the officers who left (graduated or 离任) on or before `day`."""
     return officers["离任于"].notna() & (officers["离任于"] <= pd.Timestamp(day))

@@ -236,9 +236,9 @@ def evaluation_figures(records: dict[str, pd.DataFrame], rules: dict, period: Pe
                           "反馈数": scores["反馈数"].to_numpy(), "已处理数": scores["已处理数"].to_numpy(),
                           "得分": scores["得分"].to_numpy()})
     eligible = pd.Series(~dismissal.map(has_reason).to_numpy(), index=table.index)
-    share = rules["award_share"] if not is_term else 0.0
-    minimum = rules["award_minimum"] if not is_term else 0
-    ranked = award_table(table, "得分", rules["tie_breaks"], eligible, share, minimum, rules["award_title"])
+    # 优秀信息员 is chosen once a (school) year: a term's assessment ranks but awards nothing.
+    award_rules = {**rules, "award_share": 0, "award_minimum": 0} if is_term else rules
+    ranked = award_table(table, "得分", rules["tie_breaks"], eligible, award_rules, rules["award_title"])
     ranked.loc[~eligible.to_numpy(), "说明"] = ["列入解聘建议，不参加评优：" + "；".join(r) for r in dismissal[dismissal.map(has_reason)]]
     if is_term:
         ranked["说明"] = ranked["说明"].where(ranked["说明"] != "", f"{rules['award_title']}每学年评选一次")
