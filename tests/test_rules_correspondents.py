@@ -47,6 +47,7 @@ def test_correspondents_an_article_run_by_city_and_province_scores_once_at_its_h
             piece("A1", level="省级", run="2026-11-08", outlet="黑龙江日报")]
     row = unit_row(records(roster=ROSTER, articles=runs))
     assert (row["报送数"], row["市级以上采用数"], row["省级以上采用数_半年"], row["得分"]) == (1, 1, 1, 3)
+    assert (row["市级采用数"], row["省级采用数"], row["国家级采用数"]) == (1, 1, 0)      # runs per level
 
 
 def test_correspondents_levels_score_one_three_five_and_internal_nothing():

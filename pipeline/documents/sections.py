@@ -75,7 +75,7 @@ def correspondents_sections(figures: Figures, rules: dict) -> list[dict]:
         first.append(f"本半年省级以上媒体采用任务未完成的单位：{listing(facts['half_year_unfinished'])}。")
     sections = [{"heading": "稿件报送与采用情况", "paragraphs": first, "tables": [table(
         "各单位稿件报送与采用情况", units,
-        ["单位", "报送数", "市级以上采用数", "省级以上采用数_半年", "得分", "达标", "扣分", "本年累计得分"])]}]
+        ["单位", "报送数", "市级采用数", "省级采用数", "国家级采用数", "市级以上采用数", "得分", "达标", "扣分"])]}]
     other = []
     if facts["staffing"]:
         other.append("通讯员配备不符合“每单位一名”要求的：" +

@@ -12,7 +12,8 @@ from pipeline.rules.periods import Period, half_year_of, months_in, quarter_of, 
 LEVEL_ORDER = {"未采用": 0, "内部": 1, "市级": 2, "省级": 3, "国家级": 4}
 CITY, PROVINCE = LEVEL_ORDER["市级"], LEVEL_ORDER["省级"]
 UNIT_COLUMNS = ["单位", "报送数", "市级以上采用数", "省级以上采用数_半年", "得分", "达标", "未达标项", "扣分",
-                "半年任务", "本年累计得分", "说明"]
+                "半年任务", "本年累计得分", "市级采用数", "省级采用数", "国家级采用数", "说明"]
+REPORTED_LEVELS = ("市级", "省级", "国家级")
 
 
 def level_points(rules: dict) -> dict[str, float]:
@@ -62,6 +63,14 @@ def runs_at_or_above(articles: pd.DataFrame, level: int, period: Period, by: str
     """Distinct reviewed articles with a run at `level` or higher whose 刊发日期 falls in the period."""
     runs = article_runs(articles)
     runs = records_in(runs[runs["级别序"] >= level], "刊发日期", period)
+    return runs.groupby(by)["稿件"].nunique()
+
+
+def runs_at_level(articles: pd.DataFrame, level: str, period: Period, by: str = "报送单位") -> pd.Series:
+    """Distinct reviewed articles run at exactly `level` with 刊发日期 in the period (an article run by a
+    city and a provincial paper counts once at each level here, and once only in the score)."""
+    runs = article_runs(articles)
+    runs = records_in(runs[runs["媒体级别"] == level], "刊发日期", period)
     return runs.groupby(by)["稿件"].nunique()
 
 
@@ -179,6 +188,8 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         扣分=missed.astype(int) * rules["deduction_per_missed_month"],
         半年任务=[half_year_progress(n, period, rules["halfyear_province_runs"]) for n in quota["省级以上采用数_半年"]],
         本年累计得分=year_total.astype(float),
+        **{f"{level}采用数": runs_at_level(articles, level, period).reindex(units, fill_value=0).astype(int)
+           for level in REPORTED_LEVELS},
         说明=["本年度发生严重违规，宣传工作考核分全部扣除" if unit in zeroed
               else ("" if liable[i] else "本月1日无在任通讯员，不计未完成") for i, unit in enumerate(quota.index)],
     ).reset_index()[UNIT_COLUMNS]
