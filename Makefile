@@ -12,7 +12,8 @@ ACCEPT_REJECTED := status=$$?; if [ $$status -eq 1 ]; then echo "（有数据被
 
 PERIOD ?=
 YEAR   ?=
-TERM   ?=
+# TERM is also the terminal's variable in every shell (xterm …): only TERM=… on make's command line counts.
+TERM_ARG := $(if $(filter command line,$(origin TERM)),$(TERM))
 DATE   ?=
 
 .PHONY: help monthly evaluation templates sample bench clean test daily certificates system
@@ -36,7 +37,7 @@ monthly: system $(STAMP) ## 生成月度通报与统计表: make monthly [PERIOD
 	@$(RUN) monthly $(if $(PERIOD),--period $(PERIOD)); $(ACCEPT_REJECTED)
 
 evaluation: system $(STAMP) ## 学期/年度考核评优: make evaluation YEAR=2026 或 TERM=2026秋
-	@$(RUN) evaluation $(if $(YEAR),--year $(YEAR)) $(if $(TERM),--term $(TERM)); $(ACCEPT_REJECTED)
+	@$(RUN) evaluation $(if $(YEAR),--year $(YEAR)) $(if $(TERM_ARG),--term $(TERM_ARG)); $(ACCEPT_REJECTED)
 
 templates: system $(STAMP) ## 生成空白填报模板到 data/out/templates/
 	@$(RUN) templates

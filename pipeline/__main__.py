@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fcntl
+import re
 import sys
 import traceback
 from contextlib import contextmanager
@@ -38,7 +39,27 @@ class ChineseParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"错误：命令写法不对（{message}）。用 --help 查看说明。\n")
+        self.exit(EXIT_USAGE, f"错误：命令写法不对（{chinese(message)}）。用 --help 查看说明。\n")
+
+
+# argparse's own sentences, in the words a clerk reads.
+ARGPARSE_WORDS = [
+    (re.compile(r"one of the arguments (.+) is required"), lambda m: f"须给出 {' 或 '.join(m[1].split())} 之一"),
+    (re.compile(r"argument (\S+): not allowed with argument (\S+)"), lambda m: f"{m[1]} 与 {m[2]} 不能同时使用"),
+    (re.compile(r"the following arguments are required: (.+)"), lambda m: f"缺少参数 {m[1]}"),
+    (re.compile(r"argument (\S+): expected one argument"), lambda m: f"{m[1]} 后面要写一个值"),
+    (re.compile(r"unrecognized arguments: (.+)"), lambda m: f"不认识的参数 {m[1]}"),
+    (re.compile(r"argument <命令>: invalid choice: '([^']*)'.*"), lambda m: f"没有“{m[1]}”这个命令"),
+]
+
+
+def chinese(message: str) -> str:
+    """argparse's English error in Chinese where we know the sentence; otherwise as it is."""
+    for pattern, words in ARGPARSE_WORDS:
+        found = pattern.fullmatch(message)
+        if found:
+            return words(found)
+    return message
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

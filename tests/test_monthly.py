@@ -137,3 +137,26 @@ def test_a_corrupt_and_an_encrypted_file_are_reported_while_the_run_goes_on(tmp_
     counts = read_sheet(folder_out / "统计表.xlsx", "记录数").set_index("表格种类")
     assert counts.loc["稿件报送登记表", "本期记录"] == 2
     assert (folder_out / "通报.pdf").stat().st_size > 0
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["evaluation"], "须给出 --year 或 --term 之一"),
+    (["evaluation", "--year", "2026", "--term", "2026秋"], "不能同时使用"),
+    (["monthly", "--bogus"], "不认识的参数 --bogus"),
+    (["frobnicate"], "没有“frobnicate”这个命令"),
+])
+def test_a_mistyped_command_is_explained_in_chinese(arguments, words):
+    result = run_cli(*arguments)
+    assert result.returncode == 2 and words in result.stderr
+
+
+def test_make_takes_the_term_only_from_its_command_line_not_from_the_terminals_TERM():
+    import os
+    import subprocess
+
+    def dry_run(*arguments):
+        return subprocess.run(["make", "-n", "evaluation", *arguments], capture_output=True, text=True,
+                              cwd=PROJ_ROOT, env={**os.environ, "TERM": "xterm-256color"}).stdout
+
+    assert "--term" not in dry_run("YEAR=2026") and "--year 2026" in dry_run("YEAR=2026")
+    assert "--term 2026秋" in dry_run("TERM=2026秋")
