@@ -104,3 +104,15 @@ def test_community_pseudonyms_stay_the_same_the_next_month(tmp_path):
     folder = monthly_run(tmp_path, "2026-12", [newcomer, *ROSTER], [])
     key = read_sheet(folder / "名册对照.xlsx", "名册对照").set_index("工号")["化名"].to_dict()
     assert key == {"SQ001": "信息员01", "SQ002": "信息员02", "SQ000": "信息员03"}
+
+
+def test_any_programme_whose_settings_say_confidential_shows_pseudonyms(tmp_path):
+    inbox = tmp_path / "inbox"
+    write_xlsx(inbox / "teaching" / "名册.xlsx", {"名册": [ROSTER_HEADERS, *ROSTER]})
+    (tmp_path / "settings.toml").write_text("[programmes.teaching]\nconfidential = true\n", encoding="utf-8")
+    result = run_cli("monthly", "--period", "2026-11", "--inbox", str(inbox), "--out", str(tmp_path / "out"),
+                     "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "settings.toml"))
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "out" / "teaching" / "2026-11"
+    assert read_sheet(folder / "统计表.xlsx", "信息员")["工号"].tolist() == ["教学信息员01", "教学信息员02"]
+    assert (folder / "名册对照.xlsx").exists()

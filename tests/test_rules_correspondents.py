@@ -131,7 +131,11 @@ def test_correspondents_one_correspondent_per_unit():
 def test_correspondents_a_quarter_without_a_briefing_is_flagged():
     meeting = {"活动日期": "2026-05-20", "活动名称": "通报会", "活动类型": "常规例会", "工号": "JX001", "出勤": "出席"}
     training = {**meeting, "活动日期": "2026-08-20", "活动类型": "培训"}
-    data = records(attendance=[meeting, training])
-    table = correspondents.briefings_by_quarter(data["attendance"], year("2026"), dt.date(2026, 11, 30),
-                                                "常规例会", 1)
+    data = records(roster=[officer("JX001", appointed="2026-02-01")], attendance=[meeting, training])
+    table = correspondents.briefings_by_quarter(data["attendance"], officers_of(data, RULES), year("2026"),
+                                                dt.date(2026, 11, 30), "常规例会", 1)
     assert table["情况"].tolist() == ["未召开", "已召开", "未召开", "进行中"]
+    later = records(roster=[officer("JX001", appointed="2026-04-01")], attendance=[meeting])
+    table = correspondents.briefings_by_quarter(later["attendance"], officers_of(later, RULES), year("2026"),
+                                                dt.date(2026, 11, 30), "常规例会", 1)
+    assert table["情况"].tolist()[0] == "无在任通讯员"            # no team yet: nothing to flag

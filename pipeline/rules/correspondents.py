@@ -143,14 +143,18 @@ def disqualified_units(officers: pd.DataFrame, disqualified: pd.Series) -> set[s
     return set(officers.loc[officers.index.isin(disqualified.index), "单位"])
 
 
-def briefings_by_quarter(attendance: pd.DataFrame, span: Period, as_of, meeting_type: str, required: int) -> pd.DataFrame:
-    """Per quarter of the span begun by `as_of`: 季度, 通报会次数, 情况 (已召开, 未召开, 进行中)."""
+def briefings_by_quarter(attendance: pd.DataFrame, officers: pd.DataFrame, span: Period, as_of,
+                         meeting_type: str, required: int) -> pd.DataFrame:
+    """Per quarter of the span begun by `as_of`: 季度, 通报会次数, 情况 (已召开, 未召开, 进行中, or 无在任通讯员
+    for a quarter before the team existed, which is not flagged)."""
     rows, start = [], span.start
     while start <= min(span.end, as_of):
         quarter = quarter_of(start)
         held = len(meetings_held(attendance, quarter, [meeting_type]))
         if held >= required:
             state = "已召开"
+        elif not serving_during(officers, quarter).any():
+            state = "无在任通讯员"
         elif quarter.end <= as_of:
             state = "未召开"
         else:
@@ -202,7 +206,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
                                   dismissal, no_reasons(officers), extra)
     month_articles = scores[scores["报送日期"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))]
     staffing = unit_staffing(officers, period.end, rules["correspondents_per_unit"], rules.get("expected_units", []))
-    briefings = briefings_by_quarter(records["attendance"], the_year, period.end, rules["briefing_meeting_type"],
+    briefings = briefings_by_quarter(records["attendance"], officers, the_year, period.end, rules["briefing_meeting_type"],
                                      rules["briefings_per_quarter"])
     tables = {
         "单位": unit_table,
