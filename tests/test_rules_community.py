@@ -116,3 +116,16 @@ def test_any_programme_whose_settings_say_confidential_shows_pseudonyms(tmp_path
     folder = tmp_path / "out" / "teaching" / "2026-11"
     assert read_sheet(folder / "统计表.xlsx", "信息员")["工号"].tolist() == ["教学信息员01", "教学信息员02"]
     assert (folder / "名册对照.xlsx").exists()
+
+
+def test_community_assessment_shows_pseudonyms_only(tmp_path):
+    monthly_run(tmp_path, "2026-11", ROSTER, [["SQ002", dt.date(2026, 11, 3), "矛盾纠纷", "楼上漏水"]])
+    result = run_cli("evaluation", "--year", "2026", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"),
+                     "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml"))
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "out" / "community" / "2026"
+    ranking = read_sheet(folder / "评优.xlsx", "评优")
+    assert ranking.loc[ranking["称号"] == "优秀信息员", "工号"].tolist() == ["信息员02"]
+    text = "".join("".join(page.extract_text().split()) for page in PdfReader(folder / "考核评优.pdf").pages)
+    assert "信息员02" in text
+    assert not any(secret in text for secret in ("SQ001", "SQ002", "张秘密", "李秘密"))

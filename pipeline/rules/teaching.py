@@ -112,9 +112,9 @@ def assessment_materials(materials: pd.DataFrame, officers: pd.DataFrame, the_te
     return pd.DataFrame(rows, columns=["工号或单位", "单位", "材料类型", "截止日期", "提交日期", "情况"])
 
 
-def one_year_terms(officers: pd.DataFrame, term_years_per_credit: int = 1) -> pd.DataFrame:
-    """Each officer's appointment cut into whole one-year terms: 工号, 开始, 结束 (a term shorter than
-    a year is not a term served)."""
+def one_year_terms(officers: pd.DataFrame, term_years_per_credit: int) -> pd.DataFrame:
+    """Each officer's appointment cut into whole terms of `term_years_per_credit` years (the preset's
+    term_years): 工号, 开始, 结束; a remainder shorter than a term is not a term served."""
     rows = []
     for officer, start, end in zip(officers.index, officers["聘任日期"], officers["任期届满"]):
         k = 1
@@ -134,7 +134,7 @@ def credit_terms(officers: pd.DataFrame, attendance: pd.DataFrame, incidents: pd
     served to its end with no unexcused absence, no dismissal reason and a 个人小结 in each term of it
     (whose end falls inside it); at most credits_max in all."""
     as_of = pd.Timestamp(as_of)
-    served = one_year_terms(officers)
+    served = one_year_terms(officers, rules["term_years"])
     served = served[served["结束"] <= as_of].sort_values(["工号", "开始"])
     rows, earned = [], {}
     for officer, start, end in zip(served["工号"], served["开始"], served["结束"]):
