@@ -176,6 +176,26 @@ def evaluation(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
 
 
+def daily(args: argparse.Namespace) -> int:
+    from pipeline.daily import run_daily
+    from pipeline.store import Store
+
+    try:
+        day = dt.date.fromisoformat(args.date.strip())
+    except ValueError:
+        raise SettingsError(f"日期“{args.date}”写法不对，应写作 2026-11-03。") from None
+    programmes = [p for p in programmes_in(args.inbox, load_settings(args.settings)) if p.preset == "after-sales"]
+    if not programmes:
+        raise SettingsError(f"收件箱 {args.inbox} 中没有售后服务项目（如 data/inbox/after-sales/）。")
+    runs = []
+    with one_run_at_a_time(args.store), Store(args.store) as store:
+        now = dt.datetime.now().replace(microsecond=0)
+        for programme in programmes:
+            runs.append(run_daily(store, args.inbox, args.out, programme, day, now, progress=sys.stderr.isatty()))
+    print(summary(runs, f"{day.year}年{day.month}月{day.day}日", "对账"))
+    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+
+
 def summary(runs: list, label: str, what: str = "月度运行") -> str:
     """The console summary: per programme, files read, rows accepted and rejected, paths written."""
     lines = [f"{label} {what}完成："]
@@ -188,11 +208,21 @@ def summary(runs: list, label: str, what: str = "月度运行") -> str:
         lines.append(f"【{run.programme.id}】{run.programme.title}：文件 {len(run.files)} 个（新读入 {new}，"
                      f"已读过 {seen}，无法读取 {broken}）；新接收 {accepted} 行，退回 {rejected} 行，"
                      f"问题 {len(run.problems)} 条")
+        changed = changed_records(run)
+        if changed:
+            lines.append(f"    本次更新记录 {len(changed)} 条：{'、'.join(changed[:20])}" + ("……" if len(changed) > 20 else ""))
         for path in run.written:
             lines.append(f"    {path}")
         if not run.written:
             lines.append("    （本项目没有这一期的考核，未生成文件）")
     return "\n".join(lines)
+
+
+def changed_records(run) -> list[str]:
+    """The keys (工单号, 工号 …) of the records this run replaced with different content."""
+    import json
+
+    return [" ".join(json.loads(key)) for f in run.files for _, key in f.change.replaced_keys]
 
 
 def templates(args: argparse.Namespace) -> int:
@@ -219,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    handlers = {"monthly": monthly, "evaluation": evaluation, "templates": templates}
+    handlers = {"monthly": monthly, "evaluation": evaluation, "daily": daily, "templates": templates}
     try:
         return handlers.get(args.command, not_yet)(args)
     except SettingsError as error:

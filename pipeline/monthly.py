@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,6 +127,11 @@ def name_key(records: dict[str, pd.DataFrame], names: dict[str, str], programme:
     return pd.DataFrame(rows, columns=["化名", "工号", "姓名", "单位", "职务", "联系电话", "聘任日期", "离任日期"])
 
 
+def changed_cards(store: Store, programme: Programme) -> frozenset[str]:
+    """工单号 of the service cards whose current version replaced one with different content."""
+    return frozenset(json.loads(key)[0] for key in store.changed_keys(programme.id, "service_cards"))
+
+
 def programme_records(store: Store, programme: Programme, files: list[FileResult]
                       ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """The programme's current records that pass the roster check, typed for the rules; and the problems
@@ -156,7 +162,8 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
                            {k: v.date_field for k, v in kinds.items()}, period)
     typed = typed_all(records)
     folder = out / programme.id / period.name
-    figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms)
+    figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms,
+                              changed_cards(store, programme))
     figures, restricted = confidential_outputs(store, programme, typed, figures, folder)
     result.written += restricted
     result.written.append(write_workbook(folder / "统计表.xlsx",

@@ -139,7 +139,7 @@ def programme_for(folder: str, settings: dict) -> Programme:
 def _check_rule_names(preset: str, folder: str, rules: dict) -> None:
     """Settings values that name things the rules look up (tie-break columns) must name real ones."""
     from pipeline.rules.awards import ROUNDINGS
-    from pipeline.rules.programmes import TIE_BREAK_COLUMNS, tie_break_problems
+    from pipeline.rules.programmes import ENGINEER_RANK_COLUMNS, TIE_BREAK_COLUMNS, tie_break_problems
 
     where = f"设置文件 programmes.\"{folder}\".rules"
     if "award_rounding" in rules and rules["award_rounding"] not in ROUNDINGS:
@@ -149,9 +149,10 @@ def _check_rule_names(preset: str, folder: str, rules: dict) -> None:
         raise SettingsError(f"{where}.award_share 应在 0 到 1 之间（如 0.10 表示 10%）。")
     wrong = tie_break_problems(preset, rules)
     if wrong:
-        allowed = "、".join(TIE_BREAK_COLUMNS.get(preset, [])) or "（本项目不设）"
-        raise SettingsError(f"{where}.tie_breaks 中的“{'、'.join(wrong)}”不是"
-                            f"可用于同分比较的列（可用: {allowed}）。")
+        key = "engineer_rank_by" if "engineer_rank_by" in rules else "tie_breaks"
+        allowed = "、".join(ENGINEER_RANK_COLUMNS if key == "engineer_rank_by" else TIE_BREAK_COLUMNS.get(preset, []))
+        raise SettingsError(f"{where}.{key} 中的“{'、'.join(wrong)}”不是"
+                            f"可用于排名比较的列（可用: {allowed or '（本项目不设）'}）。")
 
 
 def programmes_in(inbox: Path, settings: dict) -> list[Programme]:

@@ -66,6 +66,7 @@ class Change:
     replaced: int = 0
     unchanged: int = 0
     withdrawn: int = 0
+    replaced_keys: tuple[tuple[str, str], ...] = ()   # (kind, key) of the records whose content changed
 
 
 def _json_value(value: object) -> object:
@@ -148,6 +149,7 @@ class Store:
                 db.execute(f"UPDATE records SET superseded_by = ? WHERE superseded_by IS NULL AND file_id IN ({marks})",
                            [file_id, *earlier])
             added = replaced = unchanged = 0
+            replaced_keys = []
             for kind, frame in records.items():
                 payload = []
                 for key, (_, record) in zip(keys[kind], frame.iterrows()):
@@ -166,6 +168,7 @@ class Store:
                         unchanged += 1
                     else:
                         replaced += 1
+                        replaced_keys.append((kind, key))
                 db.executemany(
                     "UPDATE records SET superseded_by = ? WHERE programme = ? AND kind = ? AND key = ?"
                     " AND superseded_by IS NULL AND file_id <> ?",
@@ -177,7 +180,7 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return Change(added, replaced, unchanged, withdrawn=len(old_current))
+        return Change(added, replaced, unchanged, withdrawn=len(old_current), replaced_keys=tuple(replaced_keys))
 
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
         """The records of a kind that no newer file replaced, with their origin: _file, _sheet, _row,
@@ -194,6 +197,15 @@ class Store:
             columns = layouts[layout].get(sheet, {})
             data.append({**json.loads(record), "_file": name, "_sheet": sheet, "_row": row, "_column": columns})
         return pd.DataFrame(data)
+
+    def changed_keys(self, programme: str, kind: str) -> set[str]:
+        """Keys of current records that replaced an earlier version with different content."""
+        rows = self.db.execute(
+            "SELECT DISTINCT old.key FROM records old JOIN records cur ON cur.programme = old.programme"
+            " AND cur.kind = old.kind AND cur.key = old.key AND cur.superseded_by IS NULL"
+            " WHERE old.programme = ? AND old.kind = ? AND old.superseded_by IS NOT NULL AND old.data <> cur.data",
+            (programme, kind))
+        return {row[0] for row in rows}
 
     def pseudonym_numbers(self, programme: str) -> dict[str, int]:
         """The pseudonym number of every officer that ever had one in the programme."""

@@ -18,6 +18,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FIXED_TIME = dt.datetime(2000, 1, 1)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 PROBLEM_FILL = PatternFill("solid", fgColor="FF8080")
+# A column whose header ends so holds a share (0.85), shown as a percentage (85.0%) but kept a number.
+SHARE_SUFFIXES = ("率", "占比")
 
 
 def saved_bytes(book: Workbook) -> bytes:
@@ -81,9 +83,13 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "") -> bytes:
             cell.font = Font(bold=True)
             cell.fill = HEADER_FILL
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        shares = {index for index, header in enumerate(columns, start=1) if header.endswith(SHARE_SUFFIXES)}
         for row_index, row in enumerate(frame.itertuples(index=False), start=2):
             for index, value in enumerate(row, start=1):
-                _put(sheet.cell(row_index, index), value)
+                cell = sheet.cell(row_index, index)
+                _put(cell, value)
+                if index in shares and isinstance(cell.value, float):
+                    cell.number_format = "0.0%"
         for index, header in enumerate(columns, start=1):
             sample = [header] + frame.iloc[:200, index - 1].tolist()
             sheet.column_dimensions[get_column_letter(index)].width = _width(sample)

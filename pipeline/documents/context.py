@@ -80,8 +80,8 @@ def monthly_context(programme: Programme, period: Period, counts: pd.DataFrame, 
         for t in section["tables"]:
             numbered += 1
             t["number"] = numbered
-    # A confidential programme's bulletin does not quote cell contents (ids, phones) in its annex.
-    secret = bool(programme.config.get("confidential"))
+    # A bulletin of a confidential programme or one with customers' data does not quote cell contents.
+    secret = bool(programme.config.get("confidential") or programme.config.get("personal_data"))
     shown = [{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
               "text": replace(p, value="").message if secret else p.message}
              for p in problems[:ANNEX_PROBLEM_ROWS]]
@@ -134,5 +134,34 @@ def evaluation_context(programme: Programme, period: Period, figures, problems: 
             t["number"] = numbered
     doc = document_header(programme, period, title, 1, f"{programme.title}考核评优")
     doc["number"] = number
+    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": sections,
+            "problem_summary": problem_summary(problems)}
+
+
+def daily_context(programme: Programme, period: Period, figures, problems: list[Problem]) -> dict:
+    """Everything the daily reconciliation sheet prints: per outlet, the problem cards per engineer."""
+    total = figures.facts["total"]
+    opening = [f"{period.label}各网点完成服务工单{total['工单数']}张，其中有问题的{total['问题工单数']}张，"
+               f"交卡超时{total['交卡超时数']}张。{problem_summary(problems)}"]
+    sections = [
+        {"heading": "各网点对账", "paragraphs": [], "tables": [table("完工、交回、上报情况", figures.tables["对账"])]},
+        {"heading": "问题工单", "paragraphs": [] if len(figures.tables["问题工单"]) else ["无。"],
+         "tables": [table("按网点、工程师列出的问题工单", figures.tables["问题工单"],
+                          ["网点", "服务工程师", "工单号", "完工时间", "问题"])] if len(figures.tables["问题工单"]) else []},
+    ]
+    if figures.facts["changed"]:
+        sections.append({"heading": "已更新的工单", "paragraphs": [
+            "以下工单在原报送后又报送了新的内容，本对账单按最新内容计算：" + "、".join(figures.facts["changed"]) + "。"],
+            "tables": []})
+    for number, section in enumerate(sections):
+        section["heading"] = f"{NUMERALS[number]}、{section['heading']}"
+    numbered = 0
+    for section in sections:
+        for t in section["tables"]:
+            numbered += 1
+            t["number"] = numbered
+    doc = document_header(programme, period, f"{period.label}服务任务监督卡对账单", period.start.day,
+                          f"{programme.title}对账单")
+    doc["number"] = f"{programme['doc_prefix']}对〔{period.start.year}〕{period.start.strftime('%m%d')}号"
     return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": sections,
             "problem_summary": problem_summary(problems)}

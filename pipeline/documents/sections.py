@@ -10,7 +10,7 @@ from pipeline.rules.figures import Figures
 
 MAX_ROWS = 40
 # Columns whose cells must not wrap inside a word (ids, unit names), so that a narrow table stays legible.
-KEY_COLUMNS = ("工号", "单位", "系部", "班级", "对象")
+KEY_COLUMNS = ("工号", "单位", "系部", "班级", "对象", "网点", "服务工程师", "工单号")
 
 
 def cell_text(value: object) -> str:
@@ -18,16 +18,24 @@ def cell_text(value: object) -> str:
     if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
         return ""
     if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d" if value == value.normalize() else "%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
 
 
+def percent_text(value: object) -> str:
+    """A share as 85.0%; blank when there is none."""
+    return "" if value is None or pd.isna(value) else f"{float(value) * 100:.1f}%"
+
+
 def table(caption: str, frame: pd.DataFrame, columns: list[str] | None = None, text_columns=()) -> dict:
-    """A table for the template: caption, header cells, rows of text cells (at most MAX_ROWS)."""
+    """A table for the template: caption, header cells, rows of text cells (at most MAX_ROWS); a column
+    named …率 or …占比 holds shares and prints as percentages."""
     columns = [c for c in (columns or list(frame.columns)) if c in frame]
-    rows = [[cell_text(v) for v in row] for row in frame[columns].head(MAX_ROWS).itertuples(index=False)]
+    shares = [c.endswith(("率", "占比")) for c in columns]
+    rows = [[percent_text(v) if is_share else cell_text(v) for v, is_share in zip(row, shares)]
+            for row in frame[columns].head(MAX_ROWS).itertuples(index=False)]
     return {"caption": caption, "columns": columns, "rows": rows,
             "classes": [" ".join(filter(None, ["text" if c in text_columns else "", "key" if c in KEY_COLUMNS else ""]))
                         for c in columns],
@@ -135,6 +143,37 @@ def community_sections(figures: Figures, word: str) -> list[dict]:
         ["工号", "单位", "反馈数", "本月常规例会出席", "本月临时例会出席", "本月缺席", "缺席次数", "本年累计得分"])]}]
 
 
+def after_sales_sections(figures: Figures, rules: dict) -> list[dict]:
+    """The service bulletin: the month's KPIs per outlet, the engineers ranked, cards to revisit — no
+    customer's name, phone or address anywhere."""
+    total, codes = figures.facts["total"], figures.facts["codes"]
+    first = [f"本月各网点共完成服务工单{total['工单数']}张。上门、拉修准时率{percent_text(total['准时率'])}，"
+             f"其中按要求提前{rules['early_arrival_min_minutes']}—{rules['early_arrival_max_minutes']}分钟到达的"
+             f"占{percent_text(total['提前到达达标率'])}；回访合格率{percent_text(total['回访合格率'])}；"
+             f"满意率{percent_text(total['满意率'])}。"]
+    found = [f"{code}{n}张" for code, n in codes.items() if n]
+    if found:
+        first.append("监督卡检查发现：" + "、".join(found) + "。")
+    sections = [{"heading": "服务质量总体情况", "paragraphs": first, "tables": [table(
+        "各网点服务质量", figures.tables["网点"],
+        ["网点", "工单数", "准时率", "提前到达达标率", "回访合格率", "满意率", "交卡超时数", "问题工单数"])]}]
+    engineers = figures.tables["工程师"]
+    text = ["服务工程师按满意率、准时率、回访合格率依次排名如下。"]
+    if figures.facts["anomalies"]:
+        text.append("以下工程师的监督卡“满意”比例与回访结果明显不符，请服务中心复核：" +
+                    "、".join(f"{o}{e}" for o, e in figures.facts["anomalies"]) + "。")
+    sections.append({"heading": "服务工程师排名", "paragraphs": text, "tables": [table(
+        "服务工程师排名", engineers, ["排名", "网点", "服务工程师", "工单数", "满意率", "准时率", "回访合格率",
+                               "问题工单数", "复核"])]})
+    revisit = figures.tables["需再次上门"]
+    words = [f"用户不满意、需再次上门的工单{len(revisit)}张，请各网点跟踪服务直至用户满意。" if len(revisit)
+             else "本月没有需再次上门的工单。"]
+    sections.append({"heading": "需再次上门的工单", "paragraphs": words, "tables": [table(
+        "需再次上门的工单", revisit, ["工单号", "网点", "服务工程师", "完工时间", "用户评价", "回访结果"])] if len(revisit)
+        else []})
+    return sections
+
+
 def programme_sections(preset: str, figures: Figures, rules: dict, word: str) -> list[dict]:
     """The bulletin's sections on the programme's own rules."""
     if preset == "correspondents":
@@ -145,4 +184,6 @@ def programme_sections(preset: str, figures: Figures, rules: dict, word: str) ->
         return class_officer_sections(figures, word)
     if preset == "community":
         return community_sections(figures, word)
+    if preset == "after-sales":
+        return after_sales_sections(figures, rules)
     return [officer_summary(figures, word)] if "信息员" in figures.tables else []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.rules import class_officers, community, correspondents, teaching
+from pipeline.rules import after_sales, class_officers, community, correspondents, teaching
 from pipeline.rules.figures import Figures, officer_table, officers_of, no_reasons
 from pipeline.rules.periods import Period, counting_span
 
@@ -14,15 +14,21 @@ PERSONAL_COLUMNS = ("姓名", "联系电话")
 ID_COLUMNS = ("工号", "作者工号", "工号或单位")
 
 
+# The columns the after-sales engineers may be ranked by.
+ENGINEER_RANK_COLUMNS = ["满意率", "准时率", "回访合格率", "提前到达达标率", "工单数"]
+
+
 def tie_break_problems(preset: str, rules: dict) -> list[str]:
-    """The names in the preset's tie_breaks that its assessment table does not have."""
+    """The names in the preset's tie_breaks (or engineer_rank_by) that its tables do not have."""
     allowed = TIE_BREAK_COLUMNS.get(preset, [])
-    return [name for name in rules.get("tie_breaks", []) if name not in allowed]
+    wrong = [name for name in rules.get("tie_breaks", []) if name not in allowed]
+    return wrong + [name for name in rules.get("engineer_rank_by", []) if name not in ENGINEER_RANK_COLUMNS]
 
 
 def monthly_figures(preset: str, records: dict[str, pd.DataFrame], rules: dict, period: Period,
-                    terms: dict) -> Figures:
-    """The month's figures of a programme run by `preset`."""
+                    terms: dict, changed_cards: frozenset[str] = frozenset()) -> Figures:
+    """The month's figures of a programme run by `preset` (`changed_cards`: 工单号 of service cards that
+    replaced an earlier version with different content)."""
     if preset == "correspondents":
         return correspondents.monthly_figures(records, rules, period)
     if preset == "teaching":
@@ -31,6 +37,8 @@ def monthly_figures(preset: str, records: dict[str, pd.DataFrame], rules: dict, 
         return class_officers.monthly_figures(records, rules, period, terms)
     if preset == "community":
         return community.monthly_figures(records, rules, period, terms)
+    if preset == "after-sales":
+        return after_sales.monthly_figures(records, rules, period, terms, changed_cards)
     officers = officers_of(records, rules)
     table = officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
                           records["attendance"], no_reasons(officers), no_reasons(officers))

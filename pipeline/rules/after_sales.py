@@ -1,0 +1,385 @@
+"""售后服务信息员 (RULES.md after-sales): every service card checked against the ten problem codes,
+outlet and engineer figures, the engineer anomaly, daily reconciliation. Vectorised: no loop over cards."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.rules.awards import ranks
+from pipeline.rules.figures import Figures, no_reasons, officer_table, officers_of
+from pipeline.rules.officers import records_in
+from pipeline.rules.periods import Period, counting_span
+
+CODES = ("信息不全", "迟到", "严重迟到", "回访超时", "未回访", "需再次上门", "疑似虚假满意", "收费不符", "交卡超时",
+         "上报超时")
+CUSTOMER_FIELDS = ("用户姓名", "联系电话", "用户地址", "产品型号", "购买日期", "故障现象")
+VISITS = ("上门", "拉修")
+PHONE_CALL = "电话咨询"
+NOT_REPAIRED = ("未彻底修复", "未修复")
+SATISFIED, UNSATISFIED = "满意", "不满意"
+CONTENT = ("满意", "基本满意")
+NOT_RATED = ("未评价", "未联系上")
+MOBILE = r"1[0-9]{10}"
+LANDLINE = r"0[0-9]{2,3}-[0-9]{7,8}"
+SEPARATOR = "；"
+
+
+# -- the ten codes ---------------------------------------------------------------------------------
+def blank_or_unknown(values: pd.Series, unknown_words: list[str]) -> pd.Series:
+    """True where a text is missing, empty or one of the words clerks write for 'unknown' (不详)."""
+    text = values.astype("string").str.strip()
+    return (text.isna() | (text == "") | text.isin(unknown_words)).fillna(True).astype(bool)
+
+
+def readable_dates(values: pd.Series) -> pd.Series:
+    """Texts as dates where they read as one (2024-05-01, 2024/5/1, 2024.5.1, 2024年5月1日, 20240501)."""
+    text = values.astype("string").str.strip().str.replace(r"\s.*$", "", regex=True)
+    dashed = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+    dates = pd.to_datetime(dashed, format="%Y-%m-%d", errors="coerce")
+    compact = pd.to_datetime(text.where(text.str.fullmatch(r"[0-9]{8}").fillna(False)), format="%Y%m%d",
+                             errors="coerce")
+    return dates.fillna(compact)
+
+
+def customer_info_incomplete(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """信息不全: 用户姓名, 联系电话, 用户地址, 产品型号, 购买日期 or 故障现象 missing or invalid (a phone that is
+    no mobile or landline number, a 购买日期 that is no date)."""
+    words = rules["unknown_words"]
+    missing = pd.concat([blank_or_unknown(cards[f], words) for f in CUSTOMER_FIELDS], axis=1).any(axis=1)
+    phone = cards["联系电话"].astype("string").str.strip()
+    bad_phone = ~(phone.str.fullmatch(MOBILE) | phone.str.fullmatch(LANDLINE)).fillna(False).astype(bool)
+    bad_date = readable_dates(cards["购买日期"]).isna()
+    return missing | bad_phone | bad_date
+
+
+def minutes_late(cards: pd.DataFrame) -> pd.Series:
+    """到达时间 − 预约时间 in minutes (negative when early); NaN for cards without both times."""
+    return (cards["到达时间"] - cards["预约时间"]).dt.total_seconds() / 60
+
+
+def is_visit(cards: pd.DataFrame) -> pd.Series:
+    return cards["服务方式"].isin(VISITS)
+
+
+def late(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """迟到: a visit arriving 1–14 minutes after the appointment."""
+    minutes = minutes_late(cards)
+    return (is_visit(cards) & (minutes >= rules["late_minutes_min"])
+            & (minutes < rules["serious_late_minutes"])).fillna(False).astype(bool)
+
+
+def seriously_late(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """严重迟到: a visit arriving 15 minutes or more after the appointment."""
+    return (is_visit(cards) & (minutes_late(cards) >= rules["serious_late_minutes"])).fillna(False).astype(bool)
+
+
+def callback_needed(cards: pd.DataFrame) -> pd.Series:
+    """Cards that need a callback: 电话咨询, or not (fully) repaired."""
+    return (cards["服务方式"] == PHONE_CALL) | cards["修复状态"].isin(NOT_REPAIRED)
+
+
+def callback_deadline(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """完工时间 + 2 h for 电话咨询, + 3 h for the other cards that need a callback."""
+    hours = np.where(cards["服务方式"] == PHONE_CALL, rules["callback_hours_phone"], rules["callback_hours_other"])
+    return cards["完工时间"] + pd.to_timedelta(hours, unit="h")
+
+
+def callback_overdue(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """回访超时: a card needing a callback whose 回访时间 is later than its deadline."""
+    return (callback_needed(cards) & (cards["回访时间"] > callback_deadline(cards, rules))).fillna(False).astype(bool)
+
+
+def callback_missing(cards: pd.DataFrame) -> pd.Series:
+    """未回访: a card needing a callback without 回访时间."""
+    return callback_needed(cards) & cards["回访时间"].isna()
+
+
+def revisit_needed(cards: pd.DataFrame) -> pd.Series:
+    """需再次上门: 用户评价 or 回访结果 is 不满意."""
+    return (cards["用户评价"] == UNSATISFIED) | (cards["回访结果"] == UNSATISFIED)
+
+
+def suspected_false_satisfaction(cards: pd.DataFrame) -> pd.Series:
+    """疑似虚假满意: the card says 满意 while the callback says 不满意, or the customer did not sign it."""
+    says_satisfied = cards["用户评价"] == SATISFIED
+    return says_satisfied & ((cards["回访结果"] == UNSATISFIED) | (cards["用户签字"] == "否"))
+
+
+def fee_due(cards: pd.DataFrame) -> pd.Series:
+    """What should have been charged: nothing in warranty; else the lower of 标准收费 and 保修证收费."""
+    lower = cards[["标准收费", "保修证收费"]].astype(float).min(axis=1, skipna=True)
+    return pd.Series(np.where(cards["保修状态"] == "保内", 0.0, lower), index=cards.index)
+
+
+def fee_mismatch(cards: pd.DataFrame) -> pd.Series:
+    """收费不符: 保内 with anything charged; 保外 with 实收金额 other than the lower of the two fees."""
+    charged = cards["实收金额"].astype(float).round(2)
+    return (charged != fee_due(cards).round(2)).fillna(True).astype(bool) & cards["保修状态"].isin(("保内", "保外"))
+
+
+def same_day(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    """True where both times are given and fall on the same calendar day."""
+    return (later.dt.normalize() == earlier.dt.normalize()).fillna(False).astype(bool)
+
+
+def card_handed_in_late(cards: pd.DataFrame) -> pd.Series:
+    """交卡超时: no 交回时间, or not on the day of 完工时间."""
+    return ~same_day(cards["交回时间"], cards["完工时间"])
+
+
+def report_late(cards: pd.DataFrame) -> pd.Series:
+    """上报超时: no 上报时间, or not on the day of 交回时间."""
+    return ~same_day(cards["上报时间"], cards["交回时间"])
+
+
+def card_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """One column of True/False per problem code, in the order of RULES.md."""
+    checks = {"信息不全": customer_info_incomplete(cards, rules), "迟到": late(cards, rules),
+              "严重迟到": seriously_late(cards, rules), "回访超时": callback_overdue(cards, rules),
+              "未回访": callback_missing(cards), "需再次上门": revisit_needed(cards),
+              "疑似虚假满意": suspected_false_satisfaction(cards), "收费不符": fee_mismatch(cards),
+              "交卡超时": card_handed_in_late(cards), "上报超时": report_late(cards)}
+    return pd.DataFrame({code: checks[code].astype(bool) for code in CODES}, index=cards.index)
+
+
+def problem_text(flags: pd.DataFrame) -> pd.Series:
+    """The codes of each card joined by ；, empty when there is none."""
+    text = pd.Series("", index=flags.index, dtype=object)
+    for code in flags.columns:
+        text = text + np.where(flags[code], code + SEPARATOR, "")
+    return text.str.removesuffix(SEPARATOR)
+
+
+# -- shares ----------------------------------------------------------------------------------------
+def share(hits: pd.Series, of: pd.Series) -> float:
+    """hits / of as a fraction; NaN when nothing is counted."""
+    total = int(of.sum())
+    return float(hits[of].sum()) / total if total else float("nan")
+
+
+def on_time(cards: pd.DataFrame) -> pd.Series:
+    """Visits that arrived at or before the appointment (准时率's numerator)."""
+    return (minutes_late(cards) <= 0).fillna(False).astype(bool)
+
+
+def timed_visits(cards: pd.DataFrame) -> pd.Series:
+    return is_visit(cards) & cards["到达时间"].notna() & cards["预约时间"].notna()
+
+
+def early_in_target(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """Visits that arrived 5–10 minutes before the appointment (the punctuality target)."""
+    early = -minutes_late(cards)
+    return ((early >= rules["early_arrival_min_minutes"]) & (early <= rules["early_arrival_max_minutes"])) \
+        .fillna(False).astype(bool)
+
+
+def callback_in_time(cards: pd.DataFrame, rules: dict) -> pd.Series:
+    """Cards needing a callback whose callback came by its deadline."""
+    return (cards["回访时间"] <= callback_deadline(cards, rules)).fillna(False).astype(bool)
+
+
+def rating(cards: pd.DataFrame) -> pd.Series:
+    """The card's rating: 回访结果 where there is one, else 用户评价."""
+    return cards["回访结果"].where(cards["回访结果"].notna(), cards["用户评价"])
+
+
+def rated(cards: pd.DataFrame) -> pd.Series:
+    return rating(cards).notna() & ~rating(cards).isin(NOT_RATED)
+
+
+def content(cards: pd.DataFrame) -> pd.Series:
+    return rating(cards).isin(CONTENT)
+
+
+def card_counts(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """Per card, 0/1 for each thing the shares count: the card itself, timed visits and those on time or in the
+    early target, callbacks needed and in time, rated cards and content ones, and the main codes."""
+    visits = timed_visits(cards)
+    needed = callback_needed(cards)
+    graded = rated(cards)
+    return pd.DataFrame({
+        "card": 1, "visit": visits, "on_time": visits & on_time(cards),
+        "early": visits & early_in_target(cards, rules), "needed": needed,
+        "in_time": needed & callback_in_time(cards, rules), "rated": graded, "content": graded & content(cards),
+        "交卡超时数": flags["交卡超时"], "迟到数": flags["迟到"], "严重迟到数": flags["严重迟到"],
+        "需再次上门数": flags["需再次上门"], "问题工单数": flags.any(axis=1)}, index=cards.index).astype(int)
+
+
+def ratio(hits: pd.Series, of: pd.Series) -> pd.Series:
+    """hits / of per group, NaN where nothing is counted."""
+    return (hits / of.where(of > 0)).astype(float)
+
+
+def kpi_table(sums: pd.DataFrame) -> pd.DataFrame:
+    """Summed card counts → 工单数, 准时率, 回访合格率, 满意率, 交卡超时数 (RULES.md's order), then
+    提前到达达标率 and the counts of the main codes."""
+    return pd.DataFrame({
+        "工单数": sums["card"], "准时率": ratio(sums["on_time"], sums["visit"]),
+        "回访合格率": ratio(sums["in_time"], sums["needed"]), "满意率": ratio(sums["content"], sums["rated"]),
+        "交卡超时数": sums["交卡超时数"], "提前到达达标率": ratio(sums["early"], sums["visit"]),
+        "迟到数": sums["迟到数"], "严重迟到数": sums["严重迟到数"], "需再次上门数": sums["需再次上门数"],
+        "问题工单数": sums["问题工单数"]})
+
+
+def kpis(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> dict[str, object]:
+    """The figures of kpi_table for one group of cards, as plain numbers."""
+    table = kpi_table(card_counts(cards, flags, rules).sum().to_frame().T)
+    return {column: (int(value) if column.endswith("数") else float(value))
+            for column, value in table.iloc[0].items()}
+
+
+def grouped_kpis(cards: pd.DataFrame, flags: pd.DataFrame, by: list[str], rules: dict) -> pd.DataFrame:
+    """kpi_table per group (网点, or 网点 + 服务工程师), groups in order of appearance."""
+    counts = card_counts(cards, flags, rules)
+    sums = counts.groupby([cards[column] for column in by], sort=False).sum()
+    table = kpi_table(sums).reset_index()
+    return table.rename(columns={f"level_{i}": column for i, column in enumerate(by)})
+
+
+def engineer_anomaly(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """Per engineer: 监督卡满意占比 (cards saying 满意), 回访不满意占比 (of the cards with a 回访结果), and 复核
+    (是 when the first is ≥ 95 % while the second is ≥ 20 %)."""
+    said = (cards["用户评价"] == SATISFIED).groupby([cards["网点"], cards["服务工程师"]], sort=False).mean()
+    with_callback = cards[cards["回访结果"].notna()]
+    unhappy = (with_callback["回访结果"] == UNSATISFIED).groupby(
+        [with_callback["网点"], with_callback["服务工程师"]], sort=False).mean().reindex(said.index)
+    flagged = (said >= rules["anomaly_satisfied_share"]) & (unhappy >= rules["anomaly_unsatisfied_share"]).fillna(False)
+    return pd.DataFrame({"监督卡满意占比": said, "回访不满意占比": unhappy,
+                         "复核": np.where(flagged, "是", "")}, index=said.index)
+
+
+def engineer_table(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """Sheet 工程师: every engineer's figures, the anomaly flag and 排名 by the preset's order
+    (满意率, then 准时率, then …; an engineer without rated cards ranks last)."""
+    table = grouped_kpis(cards, flags, ["网点", "服务工程师"], rules)
+    if table.empty:
+        return table.assign(监督卡满意占比=[], 回访不满意占比=[], 复核=[], 排名=[])
+    anomaly = engineer_anomaly(cards, rules)
+    table = table.join(anomaly, on=["网点", "服务工程师"])
+    order = rules["engineer_rank_by"]
+    keys = table[order].fillna(-1.0)
+    combined = keys.apply(tuple, axis=1)
+    ordered = sorted(set(combined), reverse=True)
+    position = {value: number for number, value in enumerate(ordered)}
+    table["排名"] = ranks(-combined.map(position).astype(float))
+    return table.sort_values(["排名", "网点", "服务工程师"], kind="stable").reset_index(drop=True)
+
+
+# -- personal data ---------------------------------------------------------------------------------
+def masked_phone(phones: pd.Series) -> pd.Series:
+    """138****5678 for a mobile, 0454-****888 for a landline, **** for anything else given."""
+    text = phones.astype("string").str.strip()
+    mobile = text.str.replace(r"^(1[0-9]{2})[0-9]{4}([0-9]{4})$", r"\1****\2", regex=True)
+    landline = text.str.replace(r"^(0[0-9]{2,3})-[0-9]{4,5}([0-9]{3})$", r"\1-****\2", regex=True)
+    masked = mobile.where(mobile != text, landline.where(landline != text, "****"))
+    return masked.where(text.notna() & (text != ""), "").astype(object)
+
+
+def district(addresses: pd.Series) -> pd.Series:
+    """An address cut after its district (…区, …县, …旗, else …市); empty when none can be found."""
+    text = addresses.astype("string").str.strip()
+    cut = text.str.extract(r"^(.*?(?:区|县|旗))", expand=False)
+    city = text.str.extract(r"^(.*?市)", expand=False)
+    return cut.fillna(city).fillna("").astype(object)
+
+
+# -- days and months -------------------------------------------------------------------------------
+def cards_completed_in(cards: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The cards whose 完工时间 falls in the period (a card belongs to the day it was completed)."""
+    return records_in(cards, "完工时间", period)
+
+
+def daily_reconciliation(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """Per day and outlet: 完工数, 当日交回数, 当日上报数, 交卡超时数, 上报超时数, 问题工单数."""
+    columns = ["日期", "网点", "完工数", "当日交回数", "当日上报数", "交卡超时数", "上报超时数", "问题工单数"]
+    if cards.empty:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame({
+        "日期": cards["完工时间"].dt.normalize(), "网点": cards["网点"],
+        "完工数": 1, "当日交回数": (~flags["交卡超时"]).astype(int),
+        "当日上报数": (~flags["交卡超时"] & ~flags["上报超时"]).astype(int),
+        "交卡超时数": flags["交卡超时"].astype(int), "上报超时数": flags["上报超时"].astype(int),
+        "问题工单数": flags.any(axis=1).astype(int)})
+    return frame.groupby(["日期", "网点"], sort=True).sum().reset_index()[columns]
+
+
+def problem_cards(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题."""
+    text = problem_text(flags)
+    chosen = cards[text != ""]
+    return pd.DataFrame({"网点": chosen["网点"], "服务工程师": chosen["服务工程师"], "工单号": chosen["工单号"],
+                         "完工时间": chosen["完工时间"], "问题": text[text != ""]}) \
+        .sort_values(["网点", "服务工程师", "完工时间", "工单号"], kind="stable").reset_index(drop=True)
+
+
+def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """Sheet 工单: every card with its codes (问题, empty when none), and what a clerk needs to find it —
+    the phone masked and the address cut to its district, never the customer's name."""
+    return pd.DataFrame({
+        "工单号": cards["工单号"], "网点": cards["网点"], "服务工程师": cards["服务工程师"],
+        "问题": problem_text(flags), "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
+        "到达时间": cards["到达时间"], "完工时间": cards["完工时间"], "回访时间": cards["回访时间"],
+        "回访结果": cards["回访结果"], "用户评价": cards["用户评价"], "实收金额": cards["实收金额"],
+        "应收金额": fee_due(cards), "交回时间": cards["交回时间"], "上报时间": cards["上报时间"],
+        "联系电话": masked_phone(cards["联系电话"]), "所在区县": district(cards["用户地址"])}) \
+        .sort_values(["网点", "完工时间", "工单号"], kind="stable").reset_index(drop=True)
+
+
+def revisit_list(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """The cards needing another visit (需再次上门): 工单号, 网点, 服务工程师, 完工时间, 用户评价, 回访结果."""
+    chosen = cards[flags["需再次上门"]]
+    return chosen[["工单号", "网点", "服务工程师", "完工时间", "用户评价", "回访结果"]] \
+        .sort_values(["网点", "完工时间"], kind="stable").reset_index(drop=True)
+
+
+def checked(cards: pd.DataFrame, period: Period, rules: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The period's cards and their problem flags."""
+    chosen = cards_completed_in(cards, period).reset_index(drop=True)
+    return chosen, card_problems(chosen, rules)
+
+
+def updated_cards(cards: pd.DataFrame, flags: pd.DataFrame, changed: frozenset[str] | set[str]) -> pd.DataFrame:
+    """The period's cards that replaced an earlier version with different content (a clerk completing
+    the callback later): 工单号, 网点, 服务工程师, 完工时间, 问题 as they stand now."""
+    chosen = cards["工单号"].isin(list(changed))
+    return pd.DataFrame({"工单号": cards.loc[chosen, "工单号"], "网点": cards.loc[chosen, "网点"],
+                         "服务工程师": cards.loc[chosen, "服务工程师"], "完工时间": cards.loc[chosen, "完工时间"],
+                         "问题": problem_text(flags)[chosen]},
+                        columns=["工单号", "网点", "服务工程师", "完工时间", "问题"]).reset_index(drop=True)
+
+
+def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Period, terms: dict,
+                    changed: frozenset[str] = frozenset()) -> Figures:
+    """The month's figures: 工单, 网点, 工程师, 对账, 问题工单, 需再次上门, 更新工单, 信息员."""
+    cards, flags = checked(records["service_cards"], period, rules)
+    outlets = grouped_kpis(cards, flags, ["网点"], rules)
+    engineers = engineer_table(cards, flags, rules)
+    officers = officers_of(records, rules)
+    tables = {
+        "工单": card_sheet(cards, flags),
+        "网点": outlets,
+        "工程师": engineers,
+        "对账": daily_reconciliation(cards, flags),
+        "问题工单": problem_cards(cards, flags),
+        "需再次上门": revisit_list(cards, flags),
+        "更新工单": updated_cards(cards, flags, changed),
+        "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
+                             records["attendance"], no_reasons(officers), no_reasons(officers)),
+    }
+    total = kpis(cards, flags, rules)
+    facts = {"total": total, "codes": {code: int(flags[code].sum()) for code in CODES},
+             "anomalies": engineers.loc[engineers["复核"] == "是", ["网点", "服务工程师"]].values.tolist()
+             if len(engineers) else []}
+    return Figures(tables, facts)
+
+
+def daily_figures(records: dict[str, pd.DataFrame], rules: dict, day: Period, changed: frozenset[str]) -> Figures:
+    """One day's reconciliation: 对账 per outlet, the problem cards per engineer, per-engineer counts, and the
+    cards of the day that were replaced by a later file (`changed` holds their 工单号)."""
+    cards, flags = checked(records["service_cards"], day, rules)
+    per_engineer = grouped_kpis(cards, flags, ["网点", "服务工程师"], rules)[
+        ["网点", "服务工程师", "工单数", "问题工单数", "交卡超时数"]].rename(columns={"工单数": "完工数"})
+    updated = updated_cards(cards, flags, changed)
+    tables = {"对账": daily_reconciliation(cards, flags).drop(columns=["日期"]),
+              "问题工单": problem_cards(cards, flags), "工程师": per_engineer, "更新工单": updated}
+    return Figures(tables, {"total": kpis(cards, flags, rules), "changed": sorted(updated["工单号"])})

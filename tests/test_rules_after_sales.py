@@ -1,0 +1,194 @@
+"""售后服务信息员 (RULES.md after-sales): the ten codes at both sides of each threshold, the figures,
+the engineer anomaly, the daily reconciliation and personal data."""
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from pipeline.rules import after_sales
+from pipeline.rules.periods import Period, month
+from pipeline.settings import programme_for
+from tests.conftest import records
+
+RULES = programme_for("after-sales", {}).rules
+T = pd.Timestamp
+
+
+def card(number="GD1", **more) -> dict:
+    """A clean card: a visit on time, repaired, satisfied and signed, in warranty, free, handed in and
+    reported the same day."""
+    base = {"工单号": number, "网点": "东风网点", "服务工程师": "刘师傅", "用户姓名": "张三", "联系电话": "13812345678",
+            "用户地址": "前进区长安路12号", "产品型号": "BCD-216", "购买日期": "2024-05-01", "故障现象": "不制冷",
+            "服务方式": "上门", "预约时间": "2026-11-03 09:30", "到达时间": "2026-11-03 09:22",
+            "完工时间": "2026-11-03 10:30", "修复状态": "已修复", "回访时间": None, "回访结果": None,
+            "用户评价": "满意", "用户签字": "是", "保修状态": "保内", "标准收费": None, "保修证收费": None,
+            "实收金额": 0.0, "交回时间": "2026-11-03 12:00", "上报时间": "2026-11-03 17:00"}
+    return {**base, **more}
+
+
+def codes(*cards: dict) -> list[str]:
+    frame = records(service_cards=list(cards))["service_cards"]
+    return after_sales.problem_text(after_sales.card_problems(frame, RULES)).tolist()
+
+
+def test_a_clean_card_has_no_problem():
+    assert codes(card()) == [""]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("用户姓名", None), ("用户姓名", "不详"), ("联系电话", "1381234"), ("联系电话", None), ("用户地址", ""),
+    ("产品型号", None), ("购买日期", "不详"), ("购买日期", "去年"), ("故障现象", None)])
+def test_after_sales_missing_or_invalid_customer_information_is_信息不全(field, value):
+    assert codes(card(**{field: value})) == ["信息不全"]
+
+
+@pytest.mark.parametrize("value", ["0454-8888888", "2024/5/1", "2024年5月1日", "20240501"])
+def test_after_sales_a_landline_and_dates_written_other_ways_are_complete(value):
+    field = "联系电话" if "-" in value and value.startswith("0") else "购买日期"
+    assert codes(card(**{field: value})) == [""]
+
+
+@pytest.mark.parametrize("arrival, expected", [
+    ("2026-11-03 09:30", ""), ("2026-11-03 09:31", "迟到"), ("2026-11-03 09:44", "迟到"),
+    ("2026-11-03 09:45", "严重迟到"), ("2026-11-03 10:30", "严重迟到")])
+def test_after_sales_late_is_1_to_14_minutes_and_seriously_late_from_15(arrival, expected):
+    assert codes(card(到达时间=arrival)) == [expected]
+
+
+def phone_call(**more):
+    return card(服务方式="电话咨询", 预约时间=None, 到达时间=None, 完工时间="2026-11-03 10:00", **more)
+
+
+@pytest.mark.parametrize("callback, expected", [
+    ("2026-11-03 12:00", ""), ("2026-11-03 12:01", "回访超时")])
+def test_after_sales_a_phone_consultation_must_be_called_back_within_exactly_2_hours(callback, expected):
+    assert codes(phone_call(回访时间=callback, 回访结果="满意")) == [expected]
+
+
+@pytest.mark.parametrize("state", ["未彻底修复", "未修复"])
+def test_after_sales_an_unrepaired_card_must_be_called_back_within_3_hours(state):
+    assert codes(card(修复状态=state, 回访时间="2026-11-03 13:30", 回访结果="满意")) == [""]
+    assert codes(card(修复状态=state, 回访时间="2026-11-03 13:31", 回访结果="满意")) == ["回访超时"]
+
+
+def test_after_sales_a_card_needing_a_callback_without_one_is_未回访():
+    assert codes(phone_call()) == ["未回访"]
+    assert codes(card()) == [""]                       # a repaired visit needs no callback
+
+
+@pytest.mark.parametrize("rating, callback_result, expected", [
+    ("不满意", None, "需再次上门"), ("基本满意", "不满意", "需再次上门"), ("满意", "不满意", "需再次上门；疑似虚假满意")])
+def test_after_sales_an_unsatisfied_customer_needs_another_visit(rating, callback_result, expected):
+    callback = "2026-11-03 11:00" if callback_result else None
+    assert codes(card(用户评价=rating, 回访结果=callback_result, 回访时间=callback)) == [expected]
+
+
+def test_after_sales_satisfied_without_signature_is_suspected_false_satisfaction():
+    assert codes(card(用户签字="否")) == ["疑似虚假满意"]
+    assert codes(card(用户签字="否", 用户评价="基本满意")) == [""]
+
+
+@pytest.mark.parametrize("warranty, standard, card_fee, charged, expected", [
+    ("保内", None, None, 0.0, ""), ("保内", None, None, 20.0, "收费不符"),
+    ("保外", 120.0, 100.0, 100.0, ""), ("保外", 120.0, 100.0, 120.0, "收费不符"),
+    ("保外", 120.0, 120.0, 120.0, ""),                   # equal fees
+    ("保外", 120.0, None, 120.0, ""), ("保外", 80.0, 100.0, 80.0, ""), ("保外", 80.0, 100.0, 79.99, "收费不符")])
+def test_after_sales_the_fee_is_nothing_in_warranty_else_the_lower_of_the_two(warranty, standard, card_fee,
+                                                                                 charged, expected):
+    assert codes(card(保修状态=warranty, 标准收费=standard, 保修证收费=card_fee, 实收金额=charged)) == [expected]
+
+
+@pytest.mark.parametrize("handed, reported, expected", [
+    ("2026-11-03 23:59", "2026-11-03 23:59", ""), ("2026-11-04 00:00", "2026-11-04 08:00", "交卡超时"),
+    (None, None, "交卡超时；上报超时"), ("2026-11-03 23:59", "2026-11-04 00:00", "上报超时"),
+    ("2026-11-03 12:00", None, "上报超时")])
+def test_after_sales_cards_are_handed_in_and_reported_on_the_same_calendar_day(handed, reported, expected):
+    assert codes(card(交回时间=handed, 上报时间=reported)) == [expected]
+
+
+def test_after_sales_a_card_can_carry_several_codes():
+    assert codes(card(联系电话="", 到达时间="2026-11-03 09:50", 交回时间="2026-11-04 08:00",
+                      上报时间="2026-11-04 09:00")) == ["信息不全；严重迟到；交卡超时"]
+
+
+def crew_cards(engineer, said, called_back_unhappy, n=10, **more):
+    """n cards of one engineer: `said` of them say 满意; `called_back_unhappy` of the first five have a
+    callback saying 不满意 (the other four of those five: 满意)."""
+    cards = []
+    for i in range(n):
+        callback = i < 5
+        cards.append(card(f"{engineer}{i}", 服务工程师=engineer, 用户评价="满意" if i < said else "基本满意",
+                          回访时间="2026-11-03 11:00" if callback else None,
+                          回访结果=("不满意" if i < called_back_unhappy else "满意") if callback else None, **more))
+    return cards
+
+
+def test_after_sales_engineer_anomaly_on_a_small_crew():
+    frame = records(service_cards=crew_cards("甲", 10, 1) + crew_cards("乙", 9, 1) + crew_cards("丙", 10, 0)
+                    + crew_cards("丁", 20, 4, n=20))["service_cards"]
+    flags = after_sales.engineer_anomaly(frame, RULES).reset_index().set_index("服务工程师")
+    # 甲: 100 % say 满意, 1 of 5 callbacks 不满意 = 20 % → review. 乙: 90 % say 满意. 丙: no unhappy callback.
+    assert flags["复核"].to_dict() == {"甲": "是", "乙": "", "丙": "", "丁": "是"}
+    assert flags.loc["乙", "监督卡满意占比"] == pytest.approx(0.9)
+
+
+def test_after_sales_outlet_shares_follow_their_definitions():
+    cards = [card("A", 到达时间="2026-11-03 09:30"),                        # on time, not early
+             card("B", 到达时间="2026-11-03 09:25"),                        # 5 minutes early: in the target
+             card("C", 到达时间="2026-11-03 09:35"),                        # late
+             phone_call(工单号="D", 回访时间="2026-11-03 11:00", 回访结果="未联系上", 用户评价="未评价"),
+             phone_call(工单号="E", 回访时间="2026-11-03 13:00", 回访结果="不满意")]
+    frame = records(service_cards=cards)["service_cards"]
+    figures = after_sales.kpis(frame, after_sales.card_problems(frame, RULES), RULES)
+    assert figures["准时率"] == pytest.approx(2 / 3)
+    assert figures["提前到达达标率"] == pytest.approx(1 / 3)
+    assert figures["回访合格率"] == pytest.approx(1 / 2)
+    assert figures["满意率"] == pytest.approx(3 / 4)            # D is not rated; E is rated by its callback
+    assert figures["工单数"] == 5
+
+
+def test_after_sales_the_monthly_sheets_hold_every_card_and_outlet():
+    cards = [card("A"), card("B", 网点="向阳网点", 到达时间="2026-11-03 09:40"),
+             card("Z", 完工时间="2026-10-31 23:59", 交回时间="2026-10-31 23:59", 上报时间="2026-10-31 23:59")]
+    figures = after_sales.monthly_figures(records(service_cards=cards), RULES, month("2026-11"), {})
+    sheet = figures.tables["工单"]
+    assert list(sheet.columns[:4]) == ["工单号", "网点", "服务工程师", "问题"]
+    assert sheet.set_index("工单号")["问题"].to_dict() == {"A": "", "B": "迟到"}
+    outlets = figures.tables["网点"].set_index("网点")
+    assert list(figures.tables["网点"].columns[:6]) == ["网点", "工单数", "准时率", "回访合格率", "满意率", "交卡超时数"]
+    assert outlets.loc["向阳网点", "准时率"] == 0 and outlets.loc["东风网点", "工单数"] == 1
+
+
+def test_after_sales_clerk_sheets_mask_phones_and_cut_addresses_to_the_district():
+    phones = pd.Series(["13812345678", "0454-8888888", "1381234", None])
+    assert after_sales.masked_phone(phones).tolist() == ["138****5678", "0454-****888", "****", ""]
+    addresses = pd.Series(["前进区长安路12号", "黑龙江省佳木斯市桦南县城关镇", "佳木斯市长安路", "长安路"])
+    assert after_sales.district(addresses).tolist() == ["前进区", "黑龙江省佳木斯市桦南县", "佳木斯市", ""]
+    sheet = after_sales.monthly_figures(records(service_cards=[card()]), RULES, month("2026-11"), {}).tables["工单"]
+    assert sheet.loc[0, "联系电话"] == "138****5678" and sheet.loc[0, "所在区县"] == "前进区"
+    assert "用户姓名" not in sheet and "张三" not in sheet.astype(str).to_numpy().ravel().tolist()
+
+
+def test_after_sales_daily_reconciliation_of_a_hand_built_day():
+    day = [card("A"), card("B", 服务工程师="陈师傅", 交回时间="2026-11-04 08:00", 上报时间="2026-11-04 09:00"),
+           card("C", 网点="向阳网点", 服务工程师="赵师傅", 上报时间=None),
+           card("D", 完工时间="2026-11-04 09:00", 交回时间="2026-11-04 10:00", 上报时间="2026-11-04 11:00")]
+    figures = after_sales.daily_figures(records(service_cards=day), RULES,
+                                        Period("2026-11-03", dt.date(2026, 11, 3), dt.date(2026, 11, 3), ""),
+                                        frozenset({"C"}))
+    table = figures.tables["对账"].set_index("网点")
+    assert table.loc["东风网点"].to_dict() == {"完工数": 2, "当日交回数": 1, "当日上报数": 1, "交卡超时数": 1,
+                                               "上报超时数": 0, "问题工单数": 1}
+    assert table.loc["向阳网点", "上报超时数"] == 1 and table.loc["向阳网点", "当日上报数"] == 0
+    problems = figures.tables["问题工单"]
+    assert problems[["网点", "服务工程师", "工单号", "问题"]].values.tolist() == [
+        ["东风网点", "陈师傅", "B", "交卡超时"], ["向阳网点", "赵师傅", "C", "上报超时"]]
+    assert figures.tables["更新工单"]["工单号"].tolist() == ["C"]
+
+
+def test_after_sales_engineers_are_ranked_by_satisfaction_then_punctuality():
+    cards = [card("A1", 服务工程师="甲", 用户评价="不满意"), card("A2", 服务工程师="甲"),
+             card("B1", 服务工程师="乙"), card("B2", 服务工程师="乙", 到达时间="2026-11-03 09:40"),
+             card("C1", 服务工程师="丙"), card("C2", 服务工程师="丙")]
+    table = after_sales.monthly_figures(records(service_cards=cards), RULES, month("2026-11"), {}).tables["工程师"]
+    assert table[["服务工程师", "排名"]].values.tolist() == [["丙", 1], ["乙", 2], ["甲", 3]]
