@@ -55,5 +55,7 @@ def run_evaluation(store: Store, inbox: Path, out: Path, programme: Programme, p
                                          {"校验报告": validation_report(result.problems)},
                                          title=f"{programme.title}{period.label}校验报告"))
     result.written.append(write_pdf(folder / "考核评优.pdf", "evaluation.html",
-                                    evaluation_context(programme, period, figures, result.problems, is_term)))
+                                    evaluation_context(programme, period, figures, result.problems, is_term,
+                                                       store.document_number(programme.id, "考核评优", period.name,
+                                                                             period.end.year), so_far.end)))
     return result

@@ -174,5 +174,7 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
                                          title=f"{programme.title}{period.label}校验报告"))
     result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
     result.written.append(write_pdf(folder / "通报.pdf", "monthly.html",
-                                    monthly_context(programme, period, counts, files, result.problems, figures)))
+                                    monthly_context(programme, period, counts, files, result.problems, figures,
+                                                    store.document_number(programme.id, "通报", period.name,
+                                                                          period.year))))
     return result

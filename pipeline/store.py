@@ -48,6 +48,15 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
 CREATE INDEX IF NOT EXISTS records_file ON records (file_id);
+CREATE TABLE IF NOT EXISTS documents (  -- 发文字号: numbered per programme and year, once per document
+    programme     TEXT NOT NULL,
+    kind          TEXT NOT NULL,         -- 通报, 考核评优
+    period        TEXT NOT NULL,         -- 2026-11, 2026, 2026秋
+    year          INTEGER NOT NULL,
+    number        INTEGER NOT NULL,
+    PRIMARY KEY (programme, kind, period),
+    UNIQUE (programme, year, number)
+);
 CREATE TABLE IF NOT EXISTS pseudonyms (  -- confidential programmes: officer id → its number for ever
     programme     TEXT NOT NULL,
     officer       TEXT NOT NULL,
@@ -206,6 +215,26 @@ class Store:
             " WHERE old.programme = ? AND old.kind = ? AND old.superseded_by IS NOT NULL AND old.data <> cur.data",
             (programme, kind))
         return {row[0] for row in rows}
+
+    def document_number(self, programme: str, kind: str, period: str, year: int) -> int:
+        """The 发文字号 number of a document: the one it was given before, else the next of its programme
+        and year (so a document rendered again keeps its number)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT number FROM documents WHERE programme = ? AND kind = ? AND period = ?",
+                                  (programme, kind, period)).fetchone()
+            if row is None:
+                number = self.db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM documents"
+                                         " WHERE programme = ? AND year = ?", (programme, year)).fetchone()[0]
+                self.db.execute("INSERT INTO documents (programme, kind, period, year, number) VALUES (?, ?, ?, ?, ?)",
+                                (programme, kind, period, year, number))
+            else:
+                number = row[0]
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return number
 
     def pseudonym_numbers(self, programme: str) -> dict[str, int]:
         """The pseudonym number of every officer that ever had one in the programme."""

@@ -1,11 +1,13 @@
-"""Figures → what documents print: sentences, table rows, the document's header fields."""
+"""Figures → what documents print: the header fields, the prose, numbered sections, the annex."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import pandas as pd
 
-from pipeline.documents.sections import programme_sections, table
+from pipeline.documents.charts import histogram
+from pipeline.documents.sections import chart, programme_document, section, table
 from pipeline.problems import ERROR, Problem
 from pipeline.rules.periods import Period
 from pipeline.settings import Programme
@@ -14,21 +16,20 @@ ANNEX_PROBLEM_ROWS = 60
 NUMERALS = "一二三四五六七八九十"
 
 
-def document_number(programme: Programme, period: Period, number: int) -> str:
-    """发文字号 such as 交宣〔2026〕11号."""
-    return f"{programme['doc_prefix']}〔{period.year}〕{number}号"
-
-
 def date_text(day) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def document_header(programme: Programme, period: Period, title: str, number: int, subject: str) -> dict:
-    """The fields of the official-document header and closing block."""
-    issued = period.end
+def document_number(programme: Programme, year: int, number: int) -> str:
+    """发文字号 such as 交宣〔2026〕11号."""
+    return f"{programme['doc_prefix']}〔{year}〕{number}号"
+
+
+def document_header(programme: Programme, title: str, number: str, subject: str, issued: dt.date) -> dict:
+    """The fields of the official-document header, the closing block and the PDF's metadata."""
     return {
         "office": programme["issuing_office"],
-        "number": document_number(programme, period, number),
+        "number": number,
         "title": title,
         "subject": subject,
         "salutation": programme.config.get("salutation", "各" + programme["unit_word"]),
@@ -36,6 +37,21 @@ def document_header(programme: Programme, period: Period, title: str, number: in
         "date_text": date_text(issued),
         "created": issued.isoformat() + "T00:00:00+00:00",
     }
+
+
+def numbered(sections: list[dict]) -> list[dict]:
+    """Headings 一、二、…; tables 表1, 表2 …; charts 图1, 图2 … through the document."""
+    tables = charts = 0
+    for index, part in enumerate(sections):
+        part["heading"] = f"{NUMERALS[index]}、{part['heading']}"
+        part.setdefault("charts", [])
+        for t in part["tables"]:
+            tables += 1
+            t["label"] = f"表{tables}"
+        for c in part["charts"]:
+            charts += 1
+            c["label"] = f"图{charts}"
+    return sections
 
 
 def problem_summary(problems: list[Problem]) -> str:
@@ -54,87 +70,74 @@ def problem_summary(problems: list[Problem]) -> str:
     return ("，".join(parts) + "。") if parts else "全部数据通过校验。"
 
 
-def monthly_context(programme: Programme, period: Period, counts: pd.DataFrame, files: list,
-                    problems: list[Problem], figures=None) -> dict:
-    """Everything the monthly bulletin template prints."""
-    title = programme["document_title"].format(year=period.year, month=period.start.month)
-    accepted = sum(f.accepted for f in files if f.status == "新读入")
-    in_period = int(counts["本期记录"].sum()) if len(counts) else 0
-    facts = [
-        f"{period.label}，{programme.title}工作按计划开展。本月共收到各{programme['unit_word']}报送的登记表"
-        f"{len(files)}份，其中新报送{sum(f.status == '新读入' for f in files)}份，新接收有效记录{accepted}条；"
-        f"归入本月的记录共{in_period}条。{problem_summary(problems)}",
-    ]
-    next_steps = [
-        f"请各{programme['unit_word']}按规定时间报送登记表，使用统一模板填写，确保数据准确完整。",
-        "对附件所列退回数据，请填报人依据退回副本中的批注修改后重新报送。",
-    ]
-    sections = programme_sections(programme.preset, figures, programme.rules, programme["officer_word"]) \
-        if figures is not None else []
-    sections.append({"heading": "本月数据接收情况", "paragraphs": [], "tables": [
-        table(f"{period.label}各类登记表记录数", counts.rename(columns={"本期记录": "本月记录"}), text_columns=("表格种类",))]})
-    sections.append({"heading": "下一步工作要求", "paragraphs": next_steps, "tables": []})
-    numbered = 0
-    for number, section in enumerate(sections):
-        section["heading"] = f"{NUMERALS[number]}、{section['heading']}"
-        for t in section["tables"]:
-            numbered += 1
-            t["number"] = numbered
-    # A bulletin of a confidential programme or one with customers' data does not quote cell contents.
-    secret = bool(programme.config.get("confidential") or programme.config.get("personal_data"))
+def quotes_cells(programme: Programme) -> bool:
+    """Whether a document may quote what a clerk typed in a cell: not for a confidential programme nor
+    one whose forms hold customers' personal data."""
+    return not (programme.config.get("confidential") or programme.config.get("personal_data"))
+
+
+def annex(programme: Programme, files: list, problems: list[Problem], counts: pd.DataFrame, period: Period) -> dict:
+    """The annex: what was received, and every problem sent back (cell contents left out where secret)."""
+    quote = quotes_cells(programme)
     shown = [{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
-              "text": replace(p, value="").message if secret else p.message}
+              "text": p.message if quote else replace(p, value="").message}
              for p in problems[:ANNEX_PROBLEM_ROWS]]
-    return {
-        "doc": document_header(programme, period, title, period.start.month, f"{programme.title}月度通报"),
-        "period": {"label": period.label},
-        "facts": facts,
-        "sections": sections,
-        "files_total": len(files),
-        "problem_summary": problem_summary(problems),
-        "problems": shown,
-        "problems_more": max(0, len(problems) - ANNEX_PROBLEM_ROWS),
-    }
+    new = [f for f in files if f.status == "新读入"]
+    received = (f"本月共收到各{programme['unit_word']}报送的登记表{len(files)}份，其中新报送{len(new)}份，"
+                f"新接收有效记录{sum(f.accepted for f in new)}条。{problem_summary(problems)}")
+    return {"received": received, "files_total": len(files), "problem_summary": problem_summary(problems),
+            "problems": shown, "problems_more": max(0, len(problems) - ANNEX_PROBLEM_ROWS),
+            "counts": {**table(f"{period.label}各类登记表记录数", counts.rename(columns={"本期记录": "本月记录"}),
+                               text_columns=("表格种类",)), "label": "附表1"}}
 
 
-def evaluation_context(programme: Programme, period: Period, figures, problems: list[Problem], is_term: bool) -> dict:
-    """Everything the assessment document prints: the awards, then every other table of the assessment."""
+def monthly_context(programme: Programme, period: Period, counts: pd.DataFrame, files: list,
+                    problems: list[Problem], figures, number: int) -> dict:
+    """Everything the monthly bulletin prints."""
+    title = programme["document_title"].format(year=period.year, month=period.start.month)
+    opening, sections = programme_document(programme.preset, figures, programme.config, period)
+    steps = list(programme.config.get("next_steps", []))
+    if any(p.severity == ERROR for p in problems):
+        steps.append("对附件所列退回数据，请填报人依据退回副本中的批注修改后重新报送。")
+    sections.append(section("下一步工作要求", steps))
+    doc = document_header(programme, title, document_number(programme, period.year, number),
+                          f"{programme.title}{period.label}月度通报", period.end)
+    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": numbered(sections),
+            "annex": annex(programme, files, problems, counts, period)}
+
+
+def evaluation_context(programme: Programme, period: Period, figures, problems: list[Problem], is_term: bool,
+                       number: int, issued: dt.date) -> dict:
+    """Everything the assessment document prints: the awards with the ranking and the distribution of
+    scores, then dismissals, renewals, credits and the programme's other lists."""
     word = programme["officer_word"]
     title = f"关于{period.label}{programme.title}考核评优情况的通报"
-    number = f"{programme['doc_prefix']}评〔{period.end.year}〕1号"
     ranking = figures.tables["评优"]
     winners = ranking[ranking["称号"] != ""]
     opening = [f"根据{programme.title}管理制度，现将{period.label}{word}考核评优情况通报如下。"]
-    sections = []
+    columns = [c for c in ("对象", "工号", "单位", "得分", "排名", "称号") if c in ranking]
+    people = ranking[ranking["对象"] == "个人"] if "对象" in ranking else ranking
+    scores = chart("考核得分分布", histogram("考核得分分布", people["得分"].astype(float).tolist()))
     if len(winners):
         named = "；".join(f"{t}：" + "、".join(
             (f"{r['单位']}" if r.get("对象") == "单位" else f"{r['工号']}（{r['单位']}）")
             for _, r in winners[winners["称号"] == t].iterrows()) for t in dict.fromkeys(winners["称号"]))
-        sections.append({"heading": "评优结果", "paragraphs": [f"经考核，评选结果如下——{named}。"],
-                         "tables": [table("考核得分与排名", ranking, [c for c in ("对象", "工号", "单位", "得分",
-                                                                            "排名", "称号") if c in ranking])]})
+        first = section("评优结果", [f"经考核，评选结果如下——{named}。予以通报表扬。"],
+                        [table("考核得分与排名", ranking, columns)], [scores])
     else:
         reason = "优秀称号每学年评选一次，本学期不评选。" if is_term else "本期无人符合评优条件。"
-        sections.append({"heading": "考核得分", "paragraphs": [reason], "tables": [
-            table("考核得分与排名", ranking, [c for c in ("工号", "单位", "得分", "排名") if c in ranking])]})
+        first = section("考核得分", [reason], [table("考核得分与排名", ranking, columns)], [scores])
+    sections = [first]
     for name, frame in figures.tables.items():
-        if name == "评优" or name == "档案":
+        if name in ("评优", "档案"):
             continue
-        text = [f"共{len(frame)}项。"] if len(frame) else ["无。"]
-        sections.append({"heading": name, "paragraphs": text,
-                         "tables": [table(name, frame)] if len(frame) else []})
-    for key in ("office_meeting_verdict",):
-        if figures.facts.get(key):
-            sections.append({"heading": "工作会议", "paragraphs": [figures.facts[key] + "。"], "tables": []})
-    numbered = 0
-    for number_, section in enumerate(sections):
-        section["heading"] = f"{NUMERALS[number_]}、{section['heading']}"
-        for t in section["tables"]:
-            numbered += 1
-            t["number"] = numbered
-    doc = document_header(programme, period, title, 1, f"{programme.title}考核评优")
-    doc["number"] = number
-    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": sections,
+        sections.append(section(name, [f"共{len(frame)}项。"] if len(frame) else ["无。"],
+                                [table(name, frame)] if len(frame) else []))
+    if figures.facts.get("office_meeting_verdict"):
+        sections.append(section("工作会议", [figures.facts["office_meeting_verdict"] + "。"]))
+    doc = document_header(programme, title, document_number(programme, period.end.year, number),
+                          f"{programme.title}{period.label}考核评优", issued)
+    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": numbered(sections),
             "problem_summary": problem_summary(problems)}
 
 
@@ -143,25 +146,18 @@ def daily_context(programme: Programme, period: Period, figures, problems: list[
     total = figures.facts["total"]
     opening = [f"{period.label}各网点完成服务工单{total['工单数']}张，其中有问题的{total['问题工单数']}张，"
                f"交卡超时{total['交卡超时数']}张。{problem_summary(problems)}"]
+    problems_table = figures.tables["问题工单"]
     sections = [
-        {"heading": "各网点对账", "paragraphs": [], "tables": [table("完工、交回、上报情况", figures.tables["对账"])]},
-        {"heading": "问题工单", "paragraphs": [] if len(figures.tables["问题工单"]) else ["无。"],
-         "tables": [table("按网点、工程师列出的问题工单", figures.tables["问题工单"],
-                          ["网点", "服务工程师", "工单号", "完工时间", "问题"])] if len(figures.tables["问题工单"]) else []},
+        section("各网点对账", [], [table("完工、交回、上报情况", figures.tables["对账"])]),
+        section("问题工单", [] if len(problems_table) else ["无。"],
+                [table("按网点、工程师列出的问题工单", problems_table, ["网点", "服务工程师", "工单号", "完工时间", "问题"])]
+                if len(problems_table) else []),
     ]
     if figures.facts["changed"]:
-        sections.append({"heading": "已更新的工单", "paragraphs": [
-            "以下工单在原报送后又报送了新的内容，本对账单按最新内容计算：" + "、".join(figures.facts["changed"]) + "。"],
-            "tables": []})
-    for number, section in enumerate(sections):
-        section["heading"] = f"{NUMERALS[number]}、{section['heading']}"
-    numbered = 0
-    for section in sections:
-        for t in section["tables"]:
-            numbered += 1
-            t["number"] = numbered
-    doc = document_header(programme, period, f"{period.label}服务任务监督卡对账单", period.start.day,
-                          f"{programme.title}对账单")
-    doc["number"] = f"{programme['doc_prefix']}对〔{period.start.year}〕{period.start.strftime('%m%d')}号"
-    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": sections,
+        sections.append(section("已更新的工单", [
+            "以下工单在原报送后又报送了新的内容，本对账单按最新内容计算：" + "、".join(figures.facts["changed"]) + "。"]))
+    number = f"{programme['doc_prefix']}对〔{period.start.year}〕{period.start.strftime('%m%d')}号"
+    doc = document_header(programme, f"{period.label}服务任务监督卡对账单", number,
+                          f"{programme.title}{period.label}对账单", period.end)
+    return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": numbered(sections),
             "problem_summary": problem_summary(problems)}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.rules.awards import ranks
-from pipeline.rules.figures import Figures, no_reasons, officer_table, officers_of
+from pipeline.rules.figures import Figures, trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import records_in
 from pipeline.rules.periods import Period, counting_span
 
@@ -363,6 +363,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         "问题工单": problem_cards(cards, flags),
         "需再次上门": revisit_list(cards, flags),
         "更新工单": updated_cards(cards, flags, changed),
+        "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules)),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
                              records["attendance"], no_reasons(officers), no_reasons(officers)),
     }
@@ -371,6 +372,13 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
              "anomalies": engineers.loc[engineers["复核"] == "是", ["网点", "服务工程师"]].values.tolist()
              if len(engineers) else []}
     return Figures(tables, facts)
+
+
+def month_kpis(all_cards: pd.DataFrame, month: Period, rules: dict) -> dict[str, object]:
+    """工单数, 准时率 and 满意率 of the cards completed in one month (for the trend)."""
+    cards, flags = checked(all_cards, month, rules)
+    figures = kpis(cards, flags, rules)
+    return {"工单数": figures["工单数"], "准时率": figures["准时率"], "满意率": figures["满意率"]}
 
 
 def daily_figures(records: dict[str, pd.DataFrame], rules: dict, day: Period, changed: frozenset[str]) -> Figures:

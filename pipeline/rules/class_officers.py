@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.rules.awards import award_table
-from pipeline.rules.figures import Figures, officer_table, officers_of
+from pipeline.rules.figures import Figures, feedback_trend, officer_table, officers_of
 from pipeline.rules.officers import (feedback_items, has_reason, in_office_on, incident_reasons, meetings_attended,
                                      records_in, renewal_reasons, serving_during, unexcused_absences,
                                      unit_staffing)
@@ -159,6 +159,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     awards = past_awards(records, officers, period.year, terms, rules)
     tables = {"信息员": table, "未交反馈": missing.reset_index(drop=True), "班级配备": staffing,
               "档案": archive(records, officers, period.end, awards)}
+    tables["趋势"] = feedback_trend(records["feedback"], period)
     facts = {"due": due, "missing": missing["工号"].tolist(),
              "dismissal": table.loc[table["状态"] == "建议解聘", "工号"].tolist(),
              "left": table.loc[table["状态"].isin(["毕业离任", "已离任"]), "工号"].tolist(),

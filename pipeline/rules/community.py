@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.rules.awards import award_table
-from pipeline.rules.figures import Figures, no_reasons, officer_table, officers_of
+from pipeline.rules.figures import Figures, feedback_trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import (feedback_items, in_office_on, meetings_attended, meetings_held, records_in,
                                      serving_during, unexcused_absences)
 from pipeline.rules.periods import Period, year
@@ -80,6 +80,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     table["本年累计得分"] = table["工号"].map(scores["得分"])
     tables = {"信息员": table, "例会": held,
               "名册检查": pd.DataFrame({"问题": composition}, columns=["问题"])}
+    tables["趋势"] = feedback_trend(records["feedback"], period)
     facts = {"composition": composition, "meetings": len(held), "feedback": int(table["反馈数"].sum()),
              "active": int(in_office_on(officers, period.end).sum())}
     return Figures(tables, facts)

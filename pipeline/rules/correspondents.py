@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.rules.awards import award_table
-from pipeline.rules.figures import Figures, no_reasons, officer_table, officers_of
+from pipeline.rules.figures import Figures, trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import (has_reason, in_office_on, units_in_order, incident_reasons, meetings_held, records_in,
                                      serving_during, unit_staffing)
 from pipeline.rules.periods import Period, half_year_of, months_in, quarter_of, year
@@ -214,6 +214,8 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         "稿件": month_articles.drop(columns=["稿件"]).reset_index(drop=True),
         "通讯员配备": staffing,
         "通报会": briefings,
+        "趋势": trend(period, lambda m: {"报送数": int(submissions(articles, m).sum()),
+                                        "市级以上采用数": int(runs_at_or_above(articles, CITY, m).sum())}),
     }
     facts = {
         "units": len(units),

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.rules.officers import (appointed_officers, feedback_items, joined_reasons, leaving_reasons,
-                                     officer_status, on_the_books, unexcused_absences)
-from pipeline.rules.periods import Period
+                                     officer_status, on_the_books, records_in, unexcused_absences)
+from pipeline.rules.periods import Period, last_months
 
+# How many months the trend table (and the bulletin's trend chart) looks back, this month included.
+TREND_MONTHS = 6
 OFFICER_COLUMNS = ["工号", "姓名", "单位", "职务", "反馈数", "缺席次数", "状态", "原因"]
 
 
@@ -49,3 +51,16 @@ def officers_of(records: dict[str, pd.DataFrame], rules: dict) -> pd.DataFrame:
 def no_reasons(officers: pd.DataFrame) -> pd.Series:
     """A reason series with nothing in it, for programmes without such a rule."""
     return pd.Series(None, index=officers.index, dtype=object)
+
+
+def trend(period: Period, count_of_month) -> pd.DataFrame:
+    """趋势: one row per month of the last TREND_MONTHS (月份 like 2026年6月, then `count_of_month(month)`'s
+    columns), oldest first."""
+    rows = [{"月份": m.label, **count_of_month(m)} for m in last_months(period, TREND_MONTHS)]
+    return pd.DataFrame(rows)
+
+
+def feedback_trend(feedback: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """趋势 of the feedback items handed in per month."""
+    return trend(period, lambda m: {"反馈数": len(records_in(feedback, "反馈日期", m)),
+                                    "已处理数": int((records_in(feedback, "反馈日期", m)["处理状态"] == "已处理").sum())})

@@ -133,3 +133,11 @@ def counting_span(day: dt.date, terms: dict[str, tuple[dt.date, dt.date]] | None
         if found:
             return found
     return year(str(day.year))
+
+
+def last_months(period: Period, count: int) -> list[Period]:
+    """The `count` calendar months ending with the one `period` ends in, oldest first."""
+    months = [month_of(period.end)]
+    while len(months) < count:
+        months.insert(0, month_of(months[0].start - dt.timedelta(days=1)))
+    return months

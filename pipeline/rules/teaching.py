@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.rules.awards import award_table
-from pipeline.rules.figures import Figures, officer_table, officers_of
+from pipeline.rules.figures import Figures, feedback_trend, officer_table, officers_of
 from pipeline.rules.officers import (day_text, feedback_items, handled_items, has_reason, in_office_on, incident_reasons,
                                      meetings_held, records_in, renewal_reasons, units_in_order, serving_during,
                                      unexcused_absences, unit_staffing)
@@ -219,6 +219,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
                                                              the_term.end <= period.end),
             "materials_missing": materials.loc[materials["情况"].isin(["未交", "逾期"])].to_dict("records"),
         })
+    tables["趋势"] = feedback_trend(records["feedback"], period)
     tables["组长配备"] = unit_staffing(officers, period.end, rules["leaders_per_unit"],
                                        rules.get("expected_units", []), role=rules["leader_role"])
     return Figures(tables, facts)
