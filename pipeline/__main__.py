@@ -20,6 +20,7 @@ from pipeline.settings import (DEFAULT_INBOX, DEFAULT_OUT, DEFAULT_SETTINGS, DEF
 EXIT_CLEAN, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+
 class ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
     """argparse's help with Chinese headings."""
 
@@ -130,7 +131,7 @@ def one_run_at_a_time(store: Path):
 
 
 def monthly(args: argparse.Namespace) -> int:
-    from pipeline.monthly import run_programme
+    from pipeline.monthly import render_documents, run_programme
     from pipeline.rules.periods import month, previous_month
     from pipeline.store import Store
 
@@ -147,12 +148,14 @@ def monthly(args: argparse.Namespace) -> int:
         for programme in programmes:
             runs.append(run_programme(store, args.inbox, args.out, programme, period, now,
                                       progress=sys.stderr.isatty()))
+    render_documents(runs)
     print(summary(runs, period.label))
     return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
 
 
 def evaluation(args: argparse.Namespace) -> int:
     from pipeline.evaluation import evaluation_period, run_evaluation
+    from pipeline.monthly import render_documents
     from pipeline.store import Store
 
     programmes = programmes_in(args.inbox, load_settings(args.settings))
@@ -172,12 +175,14 @@ def evaluation(args: argparse.Namespace) -> int:
                 continue
             runs.append(run_evaluation(store, args.inbox, args.out, programme, period, args.term is not None, now,
                                        progress=sys.stderr.isatty()))
+    render_documents(runs)
     print(summary(runs, f"{args.year}年度" if args.year else f"{args.term}学期", "考核评优"))
     return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
 
 
 def daily(args: argparse.Namespace) -> int:
     from pipeline.daily import run_daily
+    from pipeline.monthly import render_documents
     from pipeline.store import Store
 
     try:
@@ -192,7 +197,33 @@ def daily(args: argparse.Namespace) -> int:
         now = dt.datetime.now().replace(microsecond=0)
         for programme in programmes:
             runs.append(run_daily(store, args.inbox, args.out, programme, day, now, progress=sys.stderr.isatty()))
+    render_documents(runs)
     print(summary(runs, f"{day.year}年{day.month}月{day.day}日", "对账"))
+    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+
+
+def certificates(args: argparse.Namespace) -> int:
+    from pipeline.certificates import issues_certificates, run_certificates
+    from pipeline.monthly import render_documents
+    from pipeline.rules.periods import month, previous_month
+    from pipeline.store import Store
+
+    try:
+        period = month(args.period) if args.period else previous_month(dt.date.today())
+    except ValueError:
+        raise SettingsError(f"月份“{args.period}”写法不对，应写作 2026-11。") from None
+    programmes = programmes_in(args.inbox, load_settings(args.settings))
+    chosen = [p for p in programmes if issues_certificates(p)]
+    if not chosen:
+        raise SettingsError("收件箱中没有实行聘任制的项目（teaching、class-officers），不需要聘任证书。")
+    runs = []
+    with one_run_at_a_time(args.store), Store(args.store) as store:
+        now = dt.datetime.now().replace(microsecond=0)
+        for programme in chosen:
+            runs.append(run_certificates(store, args.inbox, args.out, programme, period, now,
+                                         progress=sys.stderr.isatty()))
+    render_documents(runs)
+    print(summary(runs, period.label, "聘任证书"))
     return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
 
 
@@ -214,7 +245,7 @@ def summary(runs: list, label: str, what: str = "月度运行") -> str:
         for path in run.written:
             lines.append(f"    {path}")
         if not run.written:
-            lines.append("    （本项目没有这一期的考核，未生成文件）")
+            lines.append("    （本期没有要生成的文件）")
     return "\n".join(lines)
 
 
@@ -249,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    handlers = {"monthly": monthly, "evaluation": evaluation, "daily": daily, "templates": templates}
+    handlers = {"monthly": monthly, "evaluation": evaluation, "daily": daily, "certificates": certificates,
+                "templates": templates}
     try:
         return handlers.get(args.command, not_yet)(args)
     except SettingsError as error:

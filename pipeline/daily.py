@@ -5,7 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 from pipeline.documents.context import daily_context
-from pipeline.documents.render import write_pdf
+from pipeline.documents.render import PdfJob
 from pipeline.ingest import ingest_programme
 from pipeline.monthly import ProgrammeRun, changed_cards, programme_records
 from pipeline.records import typed_all
@@ -32,6 +32,6 @@ def run_daily(store: Store, inbox: Path, out: Path, programme: Programme, day: d
     folder = out / programme.id / "daily" / period.name
     result.written.append(write_workbook(folder / "对账单.xlsx", figures.tables,
                                          title=f"{programme.title}{period.label}对账单"))
-    result.written.append(write_pdf(folder / "对账单.pdf", "daily.html",
+    result.pdf_jobs.append(PdfJob(folder / "对账单.pdf", "daily.html",
                                     daily_context(programme, period, figures, result.problems)))
     return result

@@ -5,7 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 from pipeline.documents.context import evaluation_context
-from pipeline.documents.render import write_pdf
+from pipeline.documents.render import PdfJob
 from pipeline.ingest import ingest_programme
 from pipeline.monthly import ProgrammeRun, confidential_outputs, programme_records, validation_report
 from pipeline.records import typed_all
@@ -54,7 +54,7 @@ def run_evaluation(store: Store, inbox: Path, out: Path, programme: Programme, p
     result.written.append(write_workbook(folder / "校验报告.xlsx",
                                          {"校验报告": validation_report(result.problems)},
                                          title=f"{programme.title}{period.label}校验报告"))
-    result.written.append(write_pdf(folder / "考核评优.pdf", "evaluation.html",
+    result.pdf_jobs.append(PdfJob(folder / "考核评优.pdf", "evaluation.html",
                                     evaluation_context(programme, period, figures, result.problems, is_term,
                                                        store.document_number(programme.id, "考核评优", period.name,
                                                                              period.end.year), so_far.end)))

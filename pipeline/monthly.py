@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.documents.context import monthly_context
-from pipeline.documents.render import write_pdf
+from pipeline.documents.render import PdfJob, render_all
 from pipeline.inbox import UnreadableFile, editable_copy
 from pipeline.ingest import FileResult, ingest_programme
 from pipeline.problems import ERROR, Problem
@@ -36,6 +36,8 @@ class ProgrammeRun:
     programme: Programme
     files: list[FileResult]
     written: list[Path] = field(default_factory=list)
+    # PDFs still to render: a run renders all its documents together, in parallel (render_all).
+    pdf_jobs: list[PdfJob] = field(default_factory=list)
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)
 
@@ -151,6 +153,14 @@ def confidential_outputs(store: Store, programme: Programme, records: dict[str, 
     return with_pseudonyms(figures, names), [key]
 
 
+def render_documents(runs: list[ProgrammeRun]) -> None:
+    """Render the PDFs every run left pending, all together; each path joins its run's written files."""
+    jobs = [(run, job) for run in runs for job in run.pdf_jobs]
+    for (run, _), path in zip(jobs, render_all([job for _, job in jobs])):
+        run.written.append(path)
+        run.pdf_jobs = []
+
+
 def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
                   now: dt.datetime, progress: bool = False) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its monthly documents."""
@@ -173,8 +183,7 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
                                          {"校验报告": validation_report(result.problems)},
                                          title=f"{programme.title}{period.label}校验报告"))
     result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
-    result.written.append(write_pdf(folder / "通报.pdf", "monthly.html",
-                                    monthly_context(programme, period, counts, files, result.problems, figures,
-                                                    store.document_number(programme.id, "通报", period.name,
-                                                                          period.year))))
+    result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
+        programme, period, counts, files, result.problems, figures,
+        store.document_number(programme.id, "通报", period.name, period.year))))
     return result

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -54,3 +59,44 @@ def pdf_bytes(template: str, context: dict) -> bytes:
 def write_pdf(path: Path, template: str, context: dict) -> Path:
     """Render and write a PDF atomically; returns its path."""
     return write_atomically(path, pdf_bytes(template, context))
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """A PDF to render: where it goes, the template, and the context (plain data, so it can travel to a
+    worker process)."""
+
+    path: Path
+    template: str
+    context: dict
+
+
+def _write_job(job: PdfJob) -> Path:
+    return write_pdf(job.path, job.template, job.context)
+
+
+def harfbuzz_subsetting() -> bool:
+    """Whether WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools (seconds a page)."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+
+
+def subsetting_notice(available: bool) -> str | None:
+    """The one line a run prints when HarfBuzz subsetting is missing; None when it is there."""
+    if available:
+        return None
+    return ("提示：本机缺少 HarfBuzz 子集化库，生成 PDF 会很慢（每页数秒）。"
+            "请运行 make system，或 apt-get install libharfbuzz-subset0。")
+
+
+def render_all(jobs: list[PdfJob]) -> list[Path]:
+    """Render every PDF of a run, in parallel on the cores there are (the bytes do not depend on it)."""
+    notice = subsetting_notice(harfbuzz_subsetting())
+    if notice and jobs:
+        print(notice, file=sys.stderr)
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers < 2:
+        return [_write_job(job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        return list(pool.map(_write_job, jobs))
