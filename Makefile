@@ -16,7 +16,7 @@ YEAR   ?=
 TERM_ARG := $(if $(filter command line,$(origin TERM)),$(TERM))
 DATE   ?=
 
-.PHONY: help monthly evaluation templates sample bench clean test daily certificates system
+.PHONY: help monthly evaluation templates sample bench clean test daily certificates system docs
 
 help: ## 列出所有命令（本页）
 	@echo "用法: make <命令> [参数]"
@@ -50,6 +50,10 @@ certificates: system $(STAMP) ## 新聘信息员聘任证书: make certificates 
 
 sample: system $(STAMP) ## 重新生成示例收件箱 data/inbox/（固定随机种子）
 	@$(PYTHON) -m pipeline.sample data/inbox
+
+docs: system $(STAMP) ## 重新生成 docs/ 里各种文件第1页的示例图片（README 引用）
+	@sh scripts/ensure-system.sh poppler-utils
+	@$(PYTHON) -m pipeline.sample_documents docs
 
 bench: system $(STAMP) ## 性能基准（结果写入 data/out/bench/）
 	@$(RUN) bench

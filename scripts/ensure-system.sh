@@ -4,7 +4,8 @@
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
 set -eu
 
-PACKAGES="fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv"
+# Extra packages for one target may be given as arguments (make docs: poppler-utils for pdftoppm).
+PACKAGES="fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig python3-venv $*"
 
 missing=""
 for package in $PACKAGES; do

@@ -11,7 +11,10 @@ from markupsafe import Markup
 
 FONT = "Noto Sans CJK SC"
 WIDTH, HEIGHT = 440.0, 180.0          # pt: the 156 mm text block is 442 pt wide
-LEFT, RIGHT, TOP, BOTTOM = 42.0, 10.0, 26.0, 46.0
+# The title sits 18 pt down, so a chart at the top of a page (where its margin is dropped) keeps its
+# first glyphs below the 37 mm line like any text.
+LEFT, RIGHT, TOP, BOTTOM = 42.0, 10.0, 34.0, 46.0
+TITLE_BASELINE = 18.0
 COLOURS = ("#1f4e79", "#c55a11", "#548235", "#7f6000")
 QUOTA_COLOUR = "#c00000"
 
@@ -46,7 +49,7 @@ def number_text(value: float, percent: bool) -> str:
 def _frame(title: str, top: float, ticks: int, percent: bool) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:g}pt" height="{HEIGHT:g}pt"'
-             f' viewBox="0 0 {WIDTH:g} {HEIGHT:g}" role="img">', _text(WIDTH / 2, 14, title, 10)]
+             f' viewBox="0 0 {WIDTH:g} {HEIGHT:g}" role="img">', _text(WIDTH / 2, TITLE_BASELINE, title, 10)]
     for i in range(ticks + 1):
         value = top * i / ticks
         y = TOP + plot_h - plot_h * i / ticks

@@ -25,10 +25,59 @@ def document_number(programme: Programme, year: int, number: int) -> str:
     return f"{programme['doc_prefix']}〔{year}〕{number}号"
 
 
+TEXT_BLOCK_PT = 442.0        # 156 mm
+OFFICE_MAX_PT, OFFICE_SPACING_PT = 30.0, 2.0
+TITLE_EMS = 20               # 二号 (22 pt) characters on a line of the text block
+GOOD_BREAKS = "的于和与及"
+
+
+def office_size(office: str) -> float:
+    """The issuing office's font size: 30 pt, smaller when needed to keep the name on one line."""
+    count = max(len(office), 1)
+    return min(OFFICE_MAX_PT, round((TEXT_BLOCK_PT - 4 - OFFICE_SPACING_PT * count) / count - 0.05, 1))
+
+
+def ems(text: str) -> float:
+    """Width in characters: CJK one, ASCII (digits) half."""
+    return sum(0.5 if ord(ch) < 128 else 1.0 for ch in text)
+
+
+# Words a title line never breaks inside (with the programme's own title), so that 回行时词意完整.
+WHOLE_WORDS = ("关于", "月份", "秋季", "春季", "学期", "学年", "考核评优", "工作情况", "情况", "通报", "质量",
+               "信息", "宣传", "售后服务", "对账单", "监督卡")
+
+
+def title_lines(title: str, words: tuple[str, ...] = ()) -> list[str]:
+    """The title in lines of balanced length (GB/T 9704: 回行时词意完整、排列对称): broken between words,
+    never inside a number or one of `words` (and WHOLE_WORDS), preferably after 的/于/和, nearest the middle."""
+    if ems(title) <= TITLE_EMS:
+        return [title]
+    inside = set()
+    for word in (*words, *WHOLE_WORDS):
+        start = title.find(word)
+        while start >= 0:
+            inside.update(range(start + 1, start + len(word)))
+            start = title.find(word, start + 1)
+    candidates = [k for k in range(1, len(title))
+                  if k not in inside and not (title[k - 1].isascii() and title[k].isascii())
+                  and ems(title[:k]) <= TITLE_EMS and ems(title[k:]) <= TITLE_EMS]
+    if not candidates:
+        return [title]
+    half = ems(title) / 2
+
+    def cost(k: int) -> float:
+        return abs(ems(title[:k]) - half) - (1.5 if title[k - 1] in GOOD_BREAKS else 0)
+
+    k = min(candidates, key=cost)
+    return [title[:k], title[k:]]
+
+
 def document_header(programme: Programme, title: str, number: str, subject: str, issued: dt.date) -> dict:
     """The fields of the official-document header, the closing block and the PDF's metadata."""
     return {
         "office": programme["issuing_office"],
+        "office_size": office_size(programme["issuing_office"]),
+        "title_lines": title_lines(title, (programme.title,)),
         "number": number,
         "title": title,
         "subject": subject,

@@ -1,0 +1,237 @@
+"""The documents leaders read (GB/T 9704): page, margins, red header and rule, document number, page
+numbers, closing block, charts, embedded font subsets, no personal data, safe and reproducible rendering."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pdfplumber
+import pytest
+import weasyprint
+
+from pipeline.__main__ import main
+from pipeline.documents.render import (ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes, render_all, PdfJob,
+                                       subsetting_notice)
+from tests.conftest import ROSTER_HEADERS, SAMPLE_INBOX, run_cli, write_xlsx
+from tests.test_figures_e2e import raw_rows
+
+MM = 72 / 25.4
+RED = (0.866667, 0.0, 0.0)
+PROGRAMMES = ("after-sales", "class-officers", "community", "correspondents", "teaching")
+
+
+@pytest.fixture(scope="module")
+def documents(sample_run, tmp_path_factory) -> dict[str, Path]:
+    """Every kind of PDF the sample gives: the monthly bulletins (from the session's run), the year's and
+    the term's assessments, a day's reconciliation and the September certificates."""
+    root = tmp_path_factory.mktemp("documents")
+    store = root / "store.sqlite"
+    shutil.copy(sample_run["store"], store)
+    common = ["--inbox", str(sample_run["inbox"]), "--out", str(root / "out"), "--store", str(store),
+              "--settings", str(root / "none.toml")]
+    assert main(["evaluation", "--year", "2026", *common]) == 1
+    assert main(["evaluation", "--term", "2026秋", *common]) == 1
+    assert main(["daily", "--date", "2026-11-04", *common]) == 1
+    assert main(["certificates", "--period", "2026-09", *common]) == 1
+    found = {f"{p}/通报": sample_run["out"] / p / "2026-11" / "通报.pdf" for p in PROGRAMMES}
+    for programme in ("class-officers", "community", "correspondents", "teaching"):
+        found[f"{programme}/考核评优"] = root / "out" / programme / "2026" / "考核评优.pdf"
+    found["teaching/学期考核评优"] = root / "out" / "teaching" / "2026秋" / "考核评优.pdf"
+    found["after-sales/对账单"] = root / "out" / "after-sales" / "daily" / "2026-11-04" / "对账单.pdf"
+    found["teaching/聘任证书"] = root / "out" / "teaching" / "2026-09" / "聘任证书.pdf"
+    return found
+
+
+OFFICIAL = [f"{p}/通报" for p in PROGRAMMES] + [f"{p}/考核评优" for p in ("class-officers", "community",
+                                                                      "correspondents", "teaching")] + \
+    ["teaching/学期考核评优", "after-sales/对账单"]
+
+
+def pages_of(path: Path):
+    with pdfplumber.open(path) as pdf:
+        return [(page.width, page.height, page.chars, page.rects + page.lines,
+                 "".join((page.extract_text() or "").split())) for page in pdf.pages]
+
+
+def body_chars(chars, height):
+    """The characters of the text block (not the page number in the bottom margin)."""
+    return [c for c in chars if c["top"] < height - 32 * MM]
+
+
+@pytest.mark.parametrize("name", OFFICIAL)
+def test_an_official_document_has_the_gbt_9704_page(documents, name):
+    pages = pages_of(documents[name])
+    width, height, chars, shapes, text = pages[0]
+    assert (round(width / MM), round(height / MM)) == (210, 297)
+    body = body_chars(chars, height)
+    assert abs(min(c["x0"] for c in body) / MM - 28) <= 1          # left text edge
+    assert abs(min(c["top"] for c in body) / MM - 37) <= 1         # top text edge
+    for _, page_height, page_chars, _, _ in pages:                  # nothing leaves the text block
+        page_body = body_chars(page_chars, page_height)
+        if page_body:
+            assert min(c["x0"] for c in page_body) / MM >= 27 and min(c["top"] for c in page_body) / MM >= 36
+            assert max(c["x1"] for c in page_body) / MM <= 210 - 26 + 1
+
+
+@pytest.mark.parametrize("name", OFFICIAL)
+def test_an_official_document_has_its_red_header_rule_and_number(documents, name):
+    _, height, chars, shapes, text = pages_of(documents[name])[0]
+    office = [c for c in chars if c["size"] >= 20 and tuple(c["non_stroking_color"]) == RED]
+    assert office and len({round(c["top"]) for c in office}) == 1            # red, on one line
+    rules = [s for s in shapes if tuple(s.get("non_stroking_color") or ()) == RED and abs(s["width"] / MM - 156) < 1]
+    assert len(rules) == 1, "the red rule the width of the text block"
+    number = [c for c in chars if c["text"] == "〔"]
+    assert max(c["top"] for c in office) < number[0]["top"] < rules[0]["top"]   # office, number, then the rule
+    assert re.search(r"〔20[0-9]{2}〕[0-9]+号", text)
+
+
+@pytest.mark.parametrize("name", OFFICIAL)
+def test_every_page_has_its_number_and_the_last_the_closing_block(documents, name):
+    pages = pages_of(documents[name])
+    for number, (_, height, chars, _, _) in enumerate(pages, start=1):
+        footer = "".join(c["text"] for c in chars if c["top"] > height - 32 * MM).replace(" ", "")
+        assert footer == f"—{number}—", (name, number, footer)
+    assert "抄送" in pages[-1][4] and "印发" in pages[-1][4]
+    assert all("印发" not in text for *_, text in pages[:-1])
+
+
+@pytest.mark.parametrize("name", OFFICIAL)
+def test_the_fonts_are_cjk_subsets_embedded_in_the_pdf(documents, name):
+    fonts = {c["fontname"] for _, _, chars, _, _ in pages_of(documents[name]) for c in chars}
+    assert fonts and all(re.fullmatch(r"[A-Z]{6}\+Noto-(Serif|Sans)-CJK-SC(-Bold)?", f) for f in fonts), fonts
+
+
+@pytest.mark.parametrize("name, captions", [
+    ("correspondents/通报", ["各单位报送与采用情况", "近六个月报送与采用趋势"]),
+    ("after-sales/通报", ["各网点准时率与满意率", "近六个月准时率与满意率"]),
+    ("teaching/通报", ["本月各系部教学信息员反馈条数"]),
+    ("class-officers/通报", ["本月各班级教学信息员反馈条数"]),
+    ("community/通报", ["本月各网格信息员反馈条数"]),
+    ("correspondents/考核评优", ["考核得分分布"]),
+    ("teaching/考核评优", ["考核得分分布"]),
+])
+def test_each_document_has_its_chart_with_labels_in_the_text(documents, name, captions):
+    text = "".join(p[4] for p in pages_of(documents[name]))
+    for caption in captions:
+        assert text.count(caption) >= 2, caption          # the chart's own title and its caption 图N
+    if name == "correspondents/通报":
+        assert "报送任务4篇" in text and "采用任务1篇" in text     # the quota lines' legend
+    if name == "after-sales/通报":
+        assert "80%" in text                                   # a tick of the percentage axis
+
+
+def test_the_certificates_are_a4_landscape_one_page_per_new_officer(documents):
+    pages = pages_of(documents["teaching/聘任证书"])
+    assert len(pages) == 14                                     # appointed 2026-09-12, one of 15 still 待审
+    assert all((round(w / MM), round(h / MM)) == (297, 210) for w, h, *_ in pages)
+    assert all("聘书" in text and "特发此证" in text for *_, text in pages)
+
+
+def personal_data() -> set[str]:
+    """Names, phones and ids of the community's informants and the after-sales customers in the sample."""
+    found = set()
+    for _, row in raw_rows(SAMPLE_INBOX / "community" / "信息员名册.xlsx", 2):
+        found |= {str(row["编号"]), str(row["姓名"]), str(row["联系电话"])}
+    for path in (SAMPLE_INBOX / "after-sales").rglob("*服务任务监督卡.xlsx"):
+        for _, row in raw_rows(path, 2):
+            found |= {str(row[c]) for c in ("用户姓名", "联系电话", "用户地址") if row[c]}
+    return {value for value in found if len(value) >= 2 and value != "None"}
+
+
+def test_no_informant_or_customer_personal_data_in_any_pdf(documents):
+    secrets = personal_data()
+    assert len(secrets) > 100
+    for name, path in documents.items():
+        text = "".join(p[4] for p in pages_of(path))
+        leaked = {s for s in secrets if (re.search(rf"(?<![0-9]){re.escape(s)}(?![0-9])", text) if s.isdigit()
+                                          else s in text)}
+        assert not leaked, (name, sorted(leaked)[:5])
+
+
+HOSTILE = ['<img src="file:///etc/passwd">', "<script>alert(1)</script>", '<link rel="stylesheet" href="http://example.com/x.css">']
+
+
+def test_a_hostile_cell_prints_as_text_and_fetches_nothing(tmp_path):
+    roster = [["S1", "张三", HOSTILE[0], "组员", None, None, None, "2026-09-12"] + [None] * 4,
+              ["S2", "李四", HOSTILE[1], "组员", None, None, None, "2026-09-12"] + [None] * 4]
+    write_xlsx(tmp_path / "inbox" / "teaching" / "名册.xlsx", {"名册": [ROSTER_HEADERS, *roster]})
+    result = run_cli("monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out",
+                     str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "x"))
+    assert result.returncode == 0, result.stderr
+    text = "".join(p[4] for p in pages_of(tmp_path / "out" / "teaching" / "2026-11" / "通报.pdf"))
+    assert "<script>alert(1)</script>" in text and 'file:///etc/passwd' in text
+    assert "root:" not in text
+
+
+def test_the_url_fetcher_serves_only_the_projects_own_files():
+    fetcher = ProjectOnlyFetcher()
+    for url in ("file:///etc/passwd", "http://example.com/x.css", "https://example.com/"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    html = weasyprint.HTML(string='<p>正文</p><img src="file:///etc/passwd"><link rel="stylesheet" href="file:///etc/passwd">',
+                           url_fetcher=fetcher)
+    with pdfplumber.open(io.BytesIO(html.write_pdf())) as pdf:
+        assert not pdf.pages[0].images and "root" not in pdf.pages[0].extract_text()
+
+
+def context_for(path: Path) -> dict:
+    from pipeline.documents.context import document_header
+    from pipeline.rules.periods import month
+    from pipeline.settings import programme_for
+
+    programme = programme_for("correspondents", {})
+    doc = document_header(programme, "测试", "交宣〔2026〕1号", "测试", month("2026-11").end)
+    return {"doc": doc, "facts": ["正文" * 30], "sections": [], "problem_summary": "全部数据通过校验。",
+            "period": {"label": "2026年11月"}}
+
+
+def test_two_renders_are_byte_identical_also_in_parallel(tmp_path):
+    context = context_for(tmp_path)
+    first = pdf_bytes("evaluation.html", context)
+    assert pdf_bytes("evaluation.html", context) == first
+    paths = render_all([PdfJob(tmp_path / f"{i}.pdf", "evaluation.html", context) for i in range(3)])
+    assert all(path.read_bytes() == first for path in paths)
+
+
+def test_harfbuzz_subsetting_is_in_use_here_and_its_absence_would_be_named():
+    assert harfbuzz_subsetting()
+    assert subsetting_notice(True) is None
+    assert "libharfbuzz-subset0" in subsetting_notice(False)
+
+
+def test_the_same_sample_gives_the_same_bulletins(sample_run, tmp_path):
+    assert main(["monthly", "--period", "2026-11", "--inbox", str(sample_run["inbox"]), "--out", str(tmp_path / "out"),
+                 "--store", str(tmp_path / "again.sqlite"), "--settings", str(tmp_path / "none.toml")]) == 1
+    for programme in PROGRAMMES:
+        assert (tmp_path / "out" / programme / "2026-11" / "通报.pdf").read_bytes() == \
+            (sample_run["out"] / programme / "2026-11" / "通报.pdf").read_bytes(), programme
+
+
+def test_a_table_longer_than_a_page_repeats_its_header_and_keeps_each_row_whole(documents):
+    pages = pages_of(documents["teaching/考核评优"])
+    assert sum("工号单位得分排名称号" in text for *_, text in pages) >= 2
+    with pdfplumber.open(documents["teaching/考核评优"]) as pdf:
+        for page in pdf.pages:
+            for found in page.extract_tables():
+                for row in found:
+                    if row and row[0] and re.fullmatch(r"2024[0-9]{5}", row[0]):
+                        assert row[1] and row[2], row              # id, unit and score on the same page
+
+
+@pytest.mark.parametrize("title, words, lines", [
+    ("关于2026年学生教学信息员考核评优情况的通报", ("学生教学信息员",), ["关于2026年学生教学信息员", "考核评优情况的通报"]),
+    ("关于2026年11月份宣传信息工作情况的通报", (), ["关于2026年11月份宣传信息工作情况的通报"]),
+])
+def test_a_long_title_breaks_between_words_into_balanced_lines(title, words, lines):
+    from pipeline.documents.context import title_lines
+
+    assert title_lines(title, words) == lines
+
+
+def test_a_long_office_name_is_set_smaller_to_stay_on_one_line():
+    from pipeline.documents.context import office_size
+
+    assert office_size("××市公安局交通警察支队") == 30
+    assert 26 < office_size("××职业技术学院评建督导办公室") < 30
