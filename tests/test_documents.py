@@ -100,7 +100,8 @@ def test_every_page_has_its_number_and_the_last_the_closing_block(documents, nam
 @pytest.mark.parametrize("name", OFFICIAL)
 def test_the_fonts_are_cjk_subsets_embedded_in_the_pdf(documents, name):
     fonts = {c["fontname"] for _, _, chars, _, _ in pages_of(documents[name]) for c in chars}
-    assert fonts and all(re.fullmatch(r"[A-Z]{6}\+Noto-(Serif|Sans)-CJK-SC(-Bold)?", f) for f in fonts), fonts
+    assert fonts and all(re.fullmatch(r"[A-Z]{6}\+(Noto-(Serif|Sans)-CJK-SC(-Bold)?|AR-PL-UKai-CN)", f)
+                         for f in fonts), fonts
 
 
 @pytest.mark.parametrize("name, captions", [
@@ -235,3 +236,33 @@ def test_a_long_office_name_is_set_smaller_to_stay_on_one_line():
 
     assert office_size("××市公安局交通警察支队") == 30
     assert 26 < office_size("××职业技术学院评建督导办公室") < 30
+
+
+def test_the_pdf_metadata_names_the_document_office_and_language(documents):
+    from pypdf import PdfReader
+
+    reader = PdfReader(documents["correspondents/通报"])
+    assert reader.metadata.title == "关于2026年11月份宣传信息工作情况的通报"
+    assert reader.metadata.author == "××市公安局交通警察支队"
+    assert reader.metadata.subject == "信息通讯员2026年11月月度通报"
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+    assert str(reader.metadata["/CreationDate"]).startswith("D:20261130")
+
+
+def test_headings_of_the_first_level_are_hei_and_of_the_second_kai(documents):
+    with pdfplumber.open(documents["correspondents/通报"]) as pdf:
+        chars = [c for page in pdf.pages for c in page.chars]
+    text = "".join(c["text"] for c in chars)
+    first, second = text.index("一、稿件报送"), text.index("（一）通报表扬")
+    assert "Noto-Sans-CJK-SC" in chars[first]["fontname"]
+    assert "AR-PL-UKai-CN" in chars[second + 3]["fontname"]
+
+
+def test_docs_holds_a_current_picture_of_each_sample_document():
+    from pipeline.sample_documents import PICTURES
+    from pipeline.settings import PROJ_ROOT
+
+    readme = (PROJ_ROOT / "README.md").read_text(encoding="utf-8")
+    for picture in PICTURES:
+        assert (PROJ_ROOT / "docs" / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"docs/{picture}" in readme

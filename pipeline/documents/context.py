@@ -94,6 +94,8 @@ def numbered(sections: list[dict]) -> list[dict]:
     for index, part in enumerate(sections):
         part["heading"] = f"{NUMERALS[index]}、{part['heading']}"
         part.setdefault("charts", [])
+        for sub_index, sub in enumerate(part.setdefault("parts", [])):
+            sub["heading"] = f"（{NUMERALS[sub_index]}）{sub['heading']}"
         for t in part["tables"]:
             tables += 1
             t["label"] = f"表{tables}"

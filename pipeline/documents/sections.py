@@ -45,8 +45,16 @@ def table(caption: str, frame: pd.DataFrame, columns: list[str] | None = None, t
             "more": max(0, len(frame) - MAX_ROWS)}
 
 
-def section(heading: str, paragraphs: list[str], tables: list[dict] = (), charts: list[dict] = ()) -> dict:
-    return {"heading": heading, "paragraphs": list(paragraphs), "tables": list(tables), "charts": list(charts)}
+def section(heading: str, paragraphs: list[str], tables: list[dict] = (), charts: list[dict] = (),
+            parts: list[dict] = ()) -> dict:
+    """A numbered section (一、): its paragraphs, charts and tables, then its sub-sections (（一）)."""
+    return {"heading": heading, "paragraphs": list(paragraphs), "tables": list(tables), "charts": list(charts),
+            "parts": list(parts)}
+
+
+def part(heading: str, paragraphs: list[str]) -> dict:
+    """A sub-section （一） of a section: a heading and paragraphs (numbered when the document is)."""
+    return {"heading": heading, "paragraphs": list(paragraphs)}
 
 
 def chart(caption: str, svg) -> dict:
@@ -122,17 +130,18 @@ def correspondents_document(figures: Figures, config: dict, period) -> tuple[lis
         [chart("各单位报送与采用情况", quota_chart)] + trend_chart(
             figures.tables.get("趋势"), ["报送数", "市级以上采用数"], "近六个月报送与采用趋势"))
     praise = met.sort_values("得分", ascending=False, kind="stable").head(config["commend_count"])
-    judged = []
-    if len(praise):
-        judged.append("对完成任务且稿件得分居前的" + listing(f"{r['单位']}（{cell_text(r['得分'])}分）"
-                                                 for _, r in praise.iterrows()) + "予以通报表扬。")
+    commended = ["对完成任务且稿件得分居前的" + listing(f"{r['单位']}（{cell_text(r['得分'])}分）"
+                                                for _, r in praise.iterrows()) + "予以通报表扬。"] if len(praise) \
+        else ["本月无单位完成基本任务。"]
+    criticised = []
     if len(missed):
-        judged.append("以下单位未完成本月基本任务，予以通报批评，并按规定扣除单位宣传考核分"
-                      f"{rules['deduction_per_missed_month']:g}分：" +
-                      "；".join(f"{r['单位']}（{r['未达标项']}）" for _, r in missed.iterrows()) + "。")
+        criticised.append("以下单位未完成本月基本任务，予以通报批评，并按规定扣除单位宣传考核分"
+                          f"{rules['deduction_per_missed_month']:g}分：" +
+                          "；".join(f"{r['单位']}（{r['未达标项']}）" for _, r in missed.iterrows()) + "。")
     if facts["half_year_unfinished"]:
-        judged.append(f"本半年省级以上媒体采用任务未完成的单位：{listing(facts['half_year_unfinished'])}。")
-    sections = [stats, section("表扬与批评", judged or ["各单位均完成本月基本任务。"])]
+        criticised.append(f"本半年省级以上媒体采用任务未完成的单位：{listing(facts['half_year_unfinished'])}。")
+    sections = [stats, section("表扬与批评", [], parts=[part("通报表扬", commended),
+                                                     part("通报批评", criticised or ["各单位均完成本月基本任务。"])])]
     other = []
     if facts["staffing"]:
         other.append("通讯员配备不符合“每单位一名”要求的：" +
