@@ -13,6 +13,7 @@ import pandas as pd
 from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
 from pipeline.problems import ERROR, Problem
 from pipeline.settings import Programme
+from pipeline.timing import phase
 from pipeline.store import Change, Store
 from pipeline.validate import duplicate_key_problems, record_key, validate_form
 from schemas import all_kinds
@@ -67,9 +68,15 @@ def read_file(path: Path, programme: Programme, name: str) -> FileReading:
     kinds = all_kinds()
     problems: list[Problem] = []
     try:
-        sheets = read_sheets(path)
+        with phase("read"):
+            sheets = read_sheets(path)
     except UnreadableFile as error:
         return FileReading(problems=[Problem(programme.id, name, error.code)])
+    with phase("validate"):
+        return _validated(sheets, kinds, programme, name, problems)
+
+
+def _validated(sheets, kinds, programme: Programme, name: str, problems: list[Problem]) -> FileReading:
     frames: dict[str, list[pd.DataFrame]] = {}
     layout: dict[str, dict[str, str]] = {}
     for sheet in sheets:
@@ -119,8 +126,9 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
         reading = read_file(path, programme, identity.name)
         problems, records = reading.problems, reading.records
         rejected = rejected_rows(problems)
-        change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
-                                records, reading.keys, problems, rejected, now, reading.layout)
+        with phase("store"):
+            change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
+                                    records, reading.keys, problems, rejected, now, reading.layout)
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),
                                   sum(len(f) for f in records.values()), rejected, problems, change))

@@ -21,6 +21,7 @@ from pipeline.rules.periods import Period
 from pipeline.rules.programmes import monthly_figures, with_pseudonyms
 from pipeline.settings import Programme
 from pipeline.store import Store
+from pipeline.timing import phase
 from pipeline.validate import check_against_roster
 from pipeline.outputs import write_atomically
 from pipeline.workbooks import annotated_bytes, write_workbook
@@ -156,7 +157,9 @@ def confidential_outputs(store: Store, programme: Programme, records: dict[str, 
 def render_documents(runs: list[ProgrammeRun]) -> None:
     """Render the PDFs every run left pending, all together; each path joins its run's written files."""
     jobs = [(run, job) for run in runs for job in run.pdf_jobs]
-    for (run, _), path in zip(jobs, render_all([job for _, job in jobs])):
+    with phase("render"):
+        rendered = render_all([job for _, job in jobs])
+    for (run, _), path in zip(jobs, rendered):
         run.written.append(path)
         run.pdf_jobs = []
 
@@ -167,23 +170,26 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
     kinds = all_kinds()
-    records, result.other_problems = programme_records(store, programme, files)
-    counts = record_counts(records, {k: v.title for k, v in kinds.items()},
-                           {k: v.date_field for k, v in kinds.items()}, period)
-    typed = typed_all(records)
-    folder = out / programme.id / period.name
-    figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms,
-                              changed_cards(store, programme))
-    figures, restricted = confidential_outputs(store, programme, typed, figures, folder)
-    result.written += restricted
-    result.written.append(write_workbook(folder / "统计表.xlsx",
-                                         {**figures.tables, "记录数": counts, "文件": file_table(files)},
-                                         title=f"{programme.title}{period.label}统计表"))
-    result.written.append(write_workbook(folder / "校验报告.xlsx",
-                                         {"校验报告": validation_report(result.problems)},
-                                         title=f"{programme.title}{period.label}校验报告"))
-    result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
-    result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
-        programme, period, counts, files, result.problems, figures,
-        store.document_number(programme.id, "通报", period.name, period.year))))
+    with phase("compute"):
+        records, result.other_problems = programme_records(store, programme, files)
+        counts = record_counts(records, {k: v.title for k, v in kinds.items()},
+                               {k: v.date_field for k, v in kinds.items()}, period)
+        typed = typed_all(records)
+        folder = out / programme.id / period.name
+        figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms,
+                                  changed_cards(store, programme))
+    with phase("write"):
+        figures, restricted = confidential_outputs(store, programme, typed, figures, folder)
+        result.written += restricted
+        result.written.append(write_workbook(folder / "统计表.xlsx",
+                                             {**figures.tables, "记录数": counts, "文件": file_table(files)},
+                                             title=f"{programme.title}{period.label}统计表"))
+        result.written.append(write_workbook(folder / "校验报告.xlsx",
+                                             {"校验报告": validation_report(result.problems)},
+                                             title=f"{programme.title}{period.label}校验报告"))
+        result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
+    with phase("compute"):
+        result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
+            programme, period, counts, files, result.problems, figures,
+            store.document_number(programme.id, "通报", period.name, period.year))))
     return result

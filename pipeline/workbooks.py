@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pipeline.outputs import stable_zip, write_atomically
+from pipeline.xlsx import workbook_bytes
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FIXED_TIME = dt.datetime(2000, 1, 1)
@@ -67,40 +68,8 @@ def _width(values: list[object]) -> float:
     return min(longest + 2, 60)
 
 
-def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "") -> bytes:
-    """One sheet per frame: bold frozen header, widths fitted, dates and numbers as real values."""
-    book = Workbook()
-    book.remove(book.active)
-    book.properties.created = book.properties.modified = FIXED_TIME
-    book.properties.creator = "officer-report-pipeline"
-    book.properties.title = title
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(name[:31])
-        columns = [str(c) for c in frame.columns]
-        for index, header in enumerate(columns, start=1):
-            cell = sheet.cell(1, index)
-            _put(cell, header)
-            cell.font = Font(bold=True)
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        shares = {index for index, header in enumerate(columns, start=1) if header.endswith(SHARE_SUFFIXES)}
-        for row_index, row in enumerate(frame.itertuples(index=False), start=2):
-            for index, value in enumerate(row, start=1):
-                cell = sheet.cell(row_index, index)
-                _put(cell, value)
-                if index in shares and isinstance(cell.value, float):
-                    cell.number_format = "0.0%"
-        for index, header in enumerate(columns, start=1):
-            sample = [header] + frame.iloc[:200, index - 1].tolist()
-            sheet.column_dimensions[get_column_letter(index)].width = _width(sample)
-        sheet.freeze_panes = "A2"
-    if not book.sheetnames:
-        book.create_sheet("空")
-    return saved_bytes(book)
-
-
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "") -> Path:
-    """Write the workbook atomically; returns its path."""
+    """Write the workbook (pipeline.xlsx: one sheet per frame) atomically; returns its path."""
     return write_atomically(path, workbook_bytes(sheets, title))
 
 
