@@ -131,7 +131,7 @@ def one_run_at_a_time(store: Path):
 
 
 def monthly(args: argparse.Namespace) -> int:
-    from pipeline.monthly import render_documents, run_programme
+    from pipeline.monthly import remember_outputs, render_documents, run_programme
     from pipeline.rules.periods import month, previous_month
     from pipeline.store import Store
 
@@ -148,7 +148,8 @@ def monthly(args: argparse.Namespace) -> int:
         for programme in programmes:
             runs.append(run_programme(store, args.inbox, args.out, programme, period, now,
                                       progress=sys.stderr.isatty()))
-    render_documents(runs)
+        render_documents(runs)
+        remember_outputs(store, runs, "monthly", period)
     print(summary(runs, period.label))
     return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
 
@@ -244,6 +245,8 @@ def summary(runs: list, label: str, what: str = "月度运行") -> str:
             lines.append(f"    本次更新记录 {len(changed)} 条：{'、'.join(changed[:20])}" + ("……" if len(changed) > 20 else ""))
         for path in run.written:
             lines.append(f"    {path}")
+        if run.reused:
+            lines.append("    （数据与设置都未变化，沿用上次生成的文件）")
         if not run.written:
             lines.append("    （本期没有要生成的文件）")
     return "\n".join(lines)

@@ -41,6 +41,7 @@ class FileResult:
     rejected: int
     problems: list[Problem]
     change: Change = field(default_factory=Change)
+    sha256: str = ""
 
 
 def _sheet_problems(found: Unrecognised, programme: str, file: str) -> Problem:
@@ -121,7 +122,7 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
         seen = store.seen(programme.id, identity.sha256, reader)
         if seen is not None:
             results.append(FileResult(identity.name, "已读过", seen["kinds"], seen["rows_accepted"],
-                                      seen["rows_rejected"], seen["problems"]))
+                                      seen["rows_rejected"], seen["problems"], sha256=identity.sha256))
             continue
         reading = read_file(path, programme, identity.name)
         problems, records = reading.problems, reading.records
@@ -131,7 +132,8 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
                                     records, reading.keys, problems, rejected, now, reading.layout)
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),
-                                  sum(len(f) for f in records.values()), rejected, problems, change))
+                                  sum(len(f) for f in records.values()), rejected, problems, change,
+                                  identity.sha256))
     if progress and paths:
         print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
     return results

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from pipeline.rules.counts import record_counts
 from pipeline.rules.figures import Figures, officers_of
 from pipeline.rules.periods import Period
 from pipeline.rules.programmes import monthly_figures, with_pseudonyms
-from pipeline.settings import Programme
+from pipeline.settings import PROJ_ROOT, Programme
 from pipeline.store import Store
 from pipeline.timing import phase
 from pipeline.validate import check_against_roster
@@ -41,6 +43,10 @@ class ProgrammeRun:
     pdf_jobs: list[PdfJob] = field(default_factory=list)
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)
+    # Problems found over the stored records (roster references), for a rerun that reuses the outputs.
+    derived_problems: list[Problem] = field(default_factory=list)
+    inputs: str = ""          # fingerprint of what the outputs depend on
+    reused: bool = False      # nothing changed: the outputs of the last run stand
 
     @property
     def problems(self) -> list[Problem]:
@@ -57,13 +63,15 @@ def validation_report(problems: list[Problem]) -> pd.DataFrame:
 
 
 def file_table(files: list[FileResult]) -> pd.DataFrame:
-    """One row per inbox file: what was read and kept."""
+    """One row per inbox file: whether it could be read, what it holds, how many rows were sent back.
+    What this run in particular read or changed is said on the console, so that a rerun over the same
+    inbox writes the same workbook."""
     titles = {name: kind.title for name, kind in all_kinds().items()}
-    return pd.DataFrame([{"文件": f.name, "状态": f.status, "表格种类": "、".join(titles[k] for k in f.kinds),
-                          "有效记录": f.accepted, "退回行数": f.rejected,
-                          "新增": f.change.added, "更新": f.change.replaced, "撤回": f.change.withdrawn}
-                         for f in files],
-                        columns=["文件", "状态", "表格种类", "有效记录", "退回行数", "新增", "更新", "撤回"])
+    return pd.DataFrame([{"文件": f.name, "状态": "无法读取" if f.status == "无法读取" else "已接收",
+                          "表格种类": "、".join(titles[k] for k in f.kinds), "有效记录": f.accepted,
+                          "退回行数": f.rejected}
+                         for f in sorted(files, key=lambda f: f.name)],
+                        columns=["文件", "状态", "表格种类", "有效记录", "退回行数"])
 
 
 def current_records(store: Store, programme: Programme) -> dict[str, pd.DataFrame]:
@@ -137,10 +145,61 @@ def changed_cards(store: Store, programme: Programme) -> frozenset[str]:
 
 def programme_records(store: Store, programme: Programme, files: list[FileResult]
                       ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """The programme's current records that pass the roster check, typed for the rules; and the problems
-    of those that do not (already added to their files' results)."""
-    records, roster_problems = check_against_roster(current_records(store, programme), programme.id)
+    """The programme's current records that pass the roster check; and the problems of those that do not
+    belonging to no file now in the inbox (the others are added to their files' results)."""
+    records, roster_problems = roster_checked(store, programme)
     return records, attach_problems(roster_problems, files)
+
+
+def roster_checked(store: Store, programme: Programme) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The current records that pass the roster check, and a problem for each that does not."""
+    return check_against_roster(current_records(store, programme), programme.id)
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the program itself (code, presets, schemas, templates): new code means new outputs."""
+    digest = hashlib.sha256()
+    for folder in ("pipeline", "schemas", "templates"):
+        for path in sorted((PROJ_ROOT / folder).rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".toml", ".html", ".css"}:
+                digest.update(path.relative_to(PROJ_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_fingerprint(store: Store, programme: Programme, period: Period, files: list[FileResult], out: Path) -> str:
+    """Everything a programme's outputs for the period depend on: the code, the settings, the period,
+    the inbox files as they are now, and what the store holds."""
+    facts = {"code": code_fingerprint(), "config": programme.config, "period": period.name, "out": str(out),
+             "files": sorted((f.name, f.sha256, f.status == "无法读取") for f in files),
+             "store": store.files_state(programme.id)}
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def reusable_outputs(store: Store, programme: Programme, command: str, period: Period, inputs: str
+                     ) -> tuple[list[Path], list[Problem]] | None:
+    """The outputs of the last run, when it had the same inputs and every file is still there unchanged."""
+    found = store.outputs_of(programme.id, command, period.name)
+    if found is None or found[0] != inputs:
+        return None
+    paths = [(Path(path), sha) for path, sha in found[1]["files"]]
+    if not all(path.is_file() and file_sha256(path) == sha for path, sha in paths):
+        return None
+    return [path for path, _ in paths], [Problem(**p) for p in found[1]["problems"]]
+
+
+def remember_outputs(store: Store, runs: list[ProgrammeRun], command: str, period: Period) -> None:
+    """Record, for every run that wrote its outputs, what it wrote from which inputs."""
+    for run in runs:
+        if run.reused or not run.inputs:
+            continue
+        manifest = {"files": [[str(path), file_sha256(path)] for path in run.written],
+                    "problems": [p.to_json() for p in run.derived_problems]}
+        store.keep_outputs(run.programme.id, command, period.name, run.inputs, manifest)
 
 
 def confidential_outputs(store: Store, programme: Programme, records: dict[str, pd.DataFrame], figures: Figures,
@@ -169,9 +228,17 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
     """Ingest one programme's inbox folder and write its monthly documents."""
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
+    result.inputs = inputs_fingerprint(store, programme, period, files, out)
+    reused = reusable_outputs(store, programme, "monthly", period, result.inputs)
+    if reused is not None:
+        result.written, result.derived_problems = reused
+        result.other_problems = attach_problems(result.derived_problems, files)
+        result.reused = True
+        return result
     kinds = all_kinds()
     with phase("compute"):
-        records, result.other_problems = programme_records(store, programme, files)
+        records, result.derived_problems = roster_checked(store, programme)
+        result.other_problems = attach_problems(result.derived_problems, files)
         counts = record_counts(records, {k: v.title for k, v in kinds.items()},
                                {k: v.date_field for k, v in kinds.items()}, period)
         typed = typed_all(records)

@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS documents (  -- 发文字号: numbered per programme 
     PRIMARY KEY (programme, kind, period),
     UNIQUE (programme, year, number)
 );
+CREATE TABLE IF NOT EXISTS outputs (  -- what a run wrote from which inputs, so an unchanged rerun reuses it
+    programme     TEXT NOT NULL,
+    command       TEXT NOT NULL,
+    period        TEXT NOT NULL,
+    inputs        TEXT NOT NULL,         -- fingerprint of everything the outputs depend on
+    manifest      TEXT NOT NULL,         -- JSON: {"files": [[path, sha256]], "problems": [...]}
+    PRIMARY KEY (programme, command, period)
+);
 CREATE TABLE IF NOT EXISTS pseudonyms (  -- confidential programmes: officer id → its number for ever
     programme     TEXT NOT NULL,
     officer       TEXT NOT NULL,
@@ -215,6 +223,24 @@ class Store:
             " WHERE old.programme = ? AND old.kind = ? AND old.superseded_by IS NOT NULL AND old.data <> cur.data",
             (programme, kind))
         return {row[0] for row in rows}
+
+    def files_state(self, programme: str) -> tuple[int, int]:
+        """The newest file id and the number of files stored for the programme (any new file changes it)."""
+        row = self.db.execute("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM files WHERE programme = ?",
+                              (programme,)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def outputs_of(self, programme: str, command: str, period: str) -> tuple[str, dict] | None:
+        """The inputs fingerprint and manifest of the last outputs written for this programme and period."""
+        row = self.db.execute("SELECT inputs, manifest FROM outputs WHERE programme = ? AND command = ? AND period = ?",
+                              (programme, command, period)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def keep_outputs(self, programme: str, command: str, period: str, inputs: str, manifest: dict) -> None:
+        """Remember what was written from which inputs."""
+        self.db.execute("INSERT OR REPLACE INTO outputs (programme, command, period, inputs, manifest)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (programme, command, period, inputs, json.dumps(manifest, ensure_ascii=False)))
 
     def document_number(self, programme: str, kind: str, period: str, year: int) -> int:
         """The 发文字号 number of a document: the one it was given before, else the next of its programme

@@ -45,14 +45,17 @@ def test_the_sample_figures_count_the_records_of_the_month(sample_run):
 
 
 def test_a_second_run_of_the_same_inbox_reads_no_file_again(sample_run, tmp_path):
+    from pipeline import timing
     from pipeline.__main__ import main
 
+    timing.taken()
     status = main(["monthly", "--period", "2026-11", "--inbox", str(sample_run["inbox"]), "--out",
                    str(tmp_path / "out"), "--store", str(sample_run["store"]),
                    "--settings", str(tmp_path / "none.toml")])
     assert status == 1  # the planted bad rows are still in the inbox
+    assert "read" not in timing.taken()                # every file was known to the store
     files = read_sheet(tmp_path / "out" / "community" / "2026-11" / "统计表.xlsx", "文件")
-    assert set(files["状态"]) == {"已读过"}
+    assert set(files["状态"]) == {"已接收"} and files["有效记录"].sum() > 0
 
 
 def test_a_clean_inbox_exits_0(tmp_path):

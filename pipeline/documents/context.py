@@ -133,9 +133,10 @@ def annex(programme: Programme, files: list, problems: list[Problem], counts: pd
     shown = [{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
               "text": p.message if quote else replace(p, value="").message}
              for p in problems[:ANNEX_PROBLEM_ROWS]]
-    new = [f for f in files if f.status == "新读入"]
-    received = (f"本月共收到各{programme['unit_word']}报送的登记表{len(files)}份，其中新报送{len(new)}份，"
-                f"新接收有效记录{sum(f.accepted for f in new)}条。{problem_summary(problems)}")
+    # What the inbox holds, not what this run happened to read first: a rerun gives the same words.
+    in_period = int(counts["本期记录"].sum()) if len(counts) else 0
+    received = (f"收件箱中共有各{programme['unit_word']}报送的登记表{len(files)}份，有效记录"
+                f"{sum(f.accepted for f in files)}条，其中归入{period.label}的{in_period}条。{problem_summary(problems)}")
     return {"received": received, "files_total": len(files), "problem_summary": problem_summary(problems),
             "problems": shown, "problems_more": max(0, len(problems) - ANNEX_PROBLEM_ROWS),
             "counts": {**table(f"{period.label}各类登记表记录数", counts.rename(columns={"本期记录": "本月记录"}),
