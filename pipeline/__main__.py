@@ -272,9 +272,10 @@ def templates(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def not_yet(args: argparse.Namespace) -> int:
-    print(f"“{args.command}”功能尚在开发中，本版本还不能生成这些文件。", file=sys.stderr)
-    return EXIT_USAGE
+def bench(args: argparse.Namespace) -> int:
+    from pipeline import bench as benchmark
+
+    return benchmark.main([str(DEFAULT_OUT / "bench")])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,9 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handlers = {"monthly": monthly, "evaluation": evaluation, "daily": daily, "certificates": certificates,
-                "templates": templates}
+                "templates": templates, "bench": bench}
     try:
-        return handlers.get(args.command, not_yet)(args)
+        return handlers[args.command](args)
     except SettingsError as error:
         print(f"错误：{error}", file=sys.stderr)
         return EXIT_USAGE

@@ -68,28 +68,40 @@ def officer_rows(prefix: str, units: list[str], per_unit: int, role: str, appoin
     return rows
 
 
+def off_midnight(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time moved off exactly 00:00 (python-calamine reads such a cell as a bare date; see README)."""
+    return moment + dt.timedelta(minutes=1) if moment is not None and moment.time() == dt.time() else moment
+
+
 def outlet_cards(outlet: int, rng: random.Random, changed: bool = False):
+    """One outlet's month of cards. The last outlet's workbook has three bad cells, as real ones do,
+    so that the run also sends a workbook back annotated."""
     start = dt.datetime(2026, 11, 1, 8, 0)
     for n in range(CARDS_PER_OUTLET):
-        appointment = start + dt.timedelta(minutes=rng.randrange(29 * 24 * 60))
+        if changed and n == 0:
+            yield [f"GD{outlet:02d}{n:06d}", f"网点{outlet:02d}", f"工程师{outlet:02d}-00", "用户0", "13900000000",
+                   "前进区", "BCD-216", "2024-05-01", "不制冷", "电话咨询", None, None, start, "已修复",
+                   start + dt.timedelta(hours=1), "满意", "满意", "是", "保内", None, None, 0.0, start, start]
+            continue
+        appointment = off_midnight(start + dt.timedelta(minutes=rng.randrange(29 * 24 * 60)))
         mode = rng.choice(("上门", "上门", "上门", "电话咨询", "拉修"))
         visit = mode != "电话咨询"
-        arrival = appointment + dt.timedelta(minutes=rng.randrange(-10, 20))
-        finished = (arrival if visit else appointment) + dt.timedelta(minutes=rng.randrange(20, 120))
-        callback = finished + dt.timedelta(minutes=rng.randrange(30, 300)) if rng.random() < 0.5 else None
-        handed = finished + dt.timedelta(hours=rng.choice((1, 2, 30)))
+        arrival = off_midnight(appointment + dt.timedelta(minutes=rng.randrange(-10, 20)))
+        finished = off_midnight((arrival if visit else appointment) + dt.timedelta(minutes=rng.randrange(20, 120)))
+        callback = off_midnight(finished + dt.timedelta(minutes=rng.randrange(30, 300))) if rng.random() < 0.5 else None
+        handed = off_midnight(finished + dt.timedelta(hours=rng.choice((1, 2, 30))))
         fee = rng.choice((80.0, 120.0)) if rng.random() < 0.2 else None
-        yield [f"GD{outlet:02d}{n:06d}", f"网点{outlet:02d}", f"工程师{outlet:02d}-{rng.randrange(12):02d}",
+        row = [f"GD{outlet:02d}{n:06d}", f"网点{outlet:02d}", f"工程师{outlet:02d}-{rng.randrange(12):02d}",
                f"用户{n}", f"139{rng.randrange(10**8):08d}", f"前进区长安路{n % 300}号", "BCD-216",
                "2024-05-01" if rng.random() < 0.8 else "不详", "不制冷", mode,
                appointment if visit else None, arrival if visit else None, finished,
                rng.choice(("已修复", "已修复", "未修复")), callback,
                rng.choice(("满意", "不满意")) if callback else None,
                rng.choice(("满意", "满意", "基本满意", "不满意")), "是", "保外" if fee else "保内", fee, None,
-               fee if fee else 0.0, handed, handed + dt.timedelta(hours=1)] if not (changed and n == 0) else \
-            [f"GD{outlet:02d}{n:06d}", f"网点{outlet:02d}", f"工程师{outlet:02d}-00", "用户0", "13900000000", "前进区",
-             "BCD-216", "2024-05-01", "不制冷", "电话咨询", None, None, start, "已修复", start + dt.timedelta(hours=1),
-             "满意", "满意", "是", "保内", None, None, 0.0, start, start]
+               fee if fee else 0.0, handed, off_midnight(handed + dt.timedelta(hours=1))]
+        if outlet == OUTLETS - 1 and n in (10, 20, 30):
+            row[12] = "2026-11-31 10:00"          # a day November does not have
+        yield row
 
 
 def generate(inbox: Path) -> None:

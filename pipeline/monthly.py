@@ -85,18 +85,28 @@ def returned_name(name: str) -> str:
     return path.as_posix() if path.suffix.lower() in {".xlsx", ".xlsm"} else path.with_suffix(".xlsx").as_posix()
 
 
-def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult]) -> list[Path]:
-    """For each file with cell or sheet problems, the clerk's workbook annotated, in 退回/; stale copies go."""
+def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult],
+                          store: Store | None = None) -> list[Path]:
+    """For each file with cell or sheet problems, the clerk's workbook annotated, in 退回/; stale copies go.
+    A copy already written from the same file and the same problems is left as it is."""
     written = []
     for result in files:
         located = [p for p in result.problems if p.severity == ERROR and p.sheet]
         if not located:
             continue
+        target = folder / returned_name(result.name)
+        inputs = hashlib.sha256(json.dumps([code_fingerprint(), result.sha256, [p.to_json() for p in located]],
+                                           ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        if store is not None and target.is_file() and store.returned_inputs(str(target)) == inputs:
+            written.append(target)
+            continue
         try:
             book = editable_copy(inbox_folder / result.name)
         except (UnreadableFile, OSError):
             continue
-        written.append(write_atomically(folder / returned_name(result.name), annotated_bytes(book, located)))
+        written.append(write_atomically(target, annotated_bytes(book, located)))
+        if store is not None:
+            store.keep_returned(str(target), inputs)
     if folder.is_dir():
         for old in folder.rglob("*"):
             if old.is_file() and old not in written:
@@ -254,7 +264,7 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         result.written.append(write_workbook(folder / "校验报告.xlsx",
                                              {"校验报告": validation_report(result.problems)},
                                              title=f"{programme.title}{period.label}校验报告"))
-        result.written += write_returned_copies(inbox / programme.id, folder / "退回", files)
+        result.written += write_returned_copies(inbox / programme.id, folder / "退回", files, store)
     with phase("compute"):
         result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
             programme, period, counts, files, result.problems, figures,

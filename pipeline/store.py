@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS outputs (  -- what a run wrote from which inputs, so 
     manifest      TEXT NOT NULL,         -- JSON: {"files": [[path, sha256]], "problems": [...]}
     PRIMARY KEY (programme, command, period)
 );
+CREATE TABLE IF NOT EXISTS returned (  -- annotated copies in 退回/: written from which file and problems
+    path          TEXT PRIMARY KEY,
+    inputs        TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pseudonyms (  -- confidential programmes: officer id → its number for ever
     programme     TEXT NOT NULL,
     officer       TEXT NOT NULL,
@@ -84,6 +88,25 @@ class Change:
     unchanged: int = 0
     withdrawn: int = 0
     replaced_keys: tuple[tuple[str, str], ...] = ()   # (kind, key) of the records whose content changed
+
+
+LOOKUP_CHUNK = 500
+
+
+def _json_column(values: pd.Series) -> list[object]:
+    """A column's values as JSON takes them, the way _json_value gives them, built per column."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dated = values == values.dt.normalize()
+        text = values.dt.strftime("%Y-%m-%d").where(dated, values.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        return [None if pd.isna(v) else v for v in text.tolist()]
+    return [_json_value(v) for v in values.tolist()]
+
+
+def _record_json(frame: pd.DataFrame) -> list[str]:
+    """Each record (without the _origin columns) as canonical JSON text: sorted keys, dates as ISO text."""
+    columns = sorted(c for c in frame.columns if not str(c).startswith("_"))
+    values = [_json_column(frame[c]) for c in columns]
+    return [json.dumps(dict(zip(columns, row)), ensure_ascii=False) for row in zip(*values)]
 
 
 def _json_value(value: object) -> object:
@@ -168,17 +191,15 @@ class Store:
             added = replaced = unchanged = 0
             replaced_keys = []
             for kind, frame in records.items():
+                kind_keys = [str(key) for key in keys[kind]]
+                datas = _record_json(frame)
+                current = self._current_data(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
                 payload = []
-                for key, (_, record) in zip(keys[kind], frame.iterrows()):
-                    data = json.dumps({c: _json_value(v) for c, v in record.items() if not c.startswith("_")},
-                                      ensure_ascii=False, sort_keys=True)
-                    payload.append((file_id, programme, kind, key, record["_sheet"], int(record["_row"]), data))
+                for key, data, sheet, row in zip(kind_keys, datas, frame["_sheet"], frame["_row"]):
+                    payload.append((file_id, programme, kind, key, sheet, int(row), data))
                     previous = old_current.pop((kind, key), None)
                     if previous is None:
-                        previous_row = db.execute(
-                            "SELECT data FROM records WHERE programme = ? AND kind = ? AND key = ?"
-                            " AND superseded_by IS NULL", (programme, kind, key)).fetchone()
-                        previous = previous_row[0] if previous_row else None
+                        previous = current.get(key)
                     if previous is None:
                         added += 1
                     elif previous == data:
@@ -186,10 +207,11 @@ class Store:
                     else:
                         replaced += 1
                         replaced_keys.append((kind, key))
+                # Only keys held by another file can have a record to supersede.
                 db.executemany(
                     "UPDATE records SET superseded_by = ? WHERE programme = ? AND kind = ? AND key = ?"
                     " AND superseded_by IS NULL AND file_id <> ?",
-                    [(file_id, programme, kind, key, file_id) for key in keys[kind]])
+                    [(file_id, programme, kind, key, file_id) for key in current])
                 db.executemany(
                     "INSERT INTO records (file_id, programme, kind, key, sheet, row, data)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)", payload)
@@ -198,6 +220,18 @@ class Store:
             db.execute("ROLLBACK")
             raise
         return Change(added, replaced, unchanged, withdrawn=len(old_current), replaced_keys=tuple(replaced_keys))
+
+    def _current_data(self, programme: str, kind: str, keys: list[str]) -> dict[str, str]:
+        """The data of the current records with these keys (looked up a few hundred at a time)."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            chunk = unique[start:start + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(
+                f"SELECT key, data FROM records WHERE programme = ? AND kind = ? AND superseded_by IS NULL"
+                f" AND key IN ({marks})", (programme, kind, *chunk)))
+        return found
 
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
         """The records of a kind that no newer file replaced, with their origin: _file, _sheet, _row,
@@ -241,6 +275,14 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO outputs (programme, command, period, inputs, manifest)"
                         " VALUES (?, ?, ?, ?, ?)",
                         (programme, command, period, inputs, json.dumps(manifest, ensure_ascii=False)))
+
+    def returned_inputs(self, path: str) -> str | None:
+        """The fingerprint an annotated copy at `path` was written from, if any."""
+        row = self.db.execute("SELECT inputs FROM returned WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def keep_returned(self, path: str, inputs: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO returned (path, inputs) VALUES (?, ?)", (path, inputs))
 
     def document_number(self, programme: str, kind: str, period: str, year: int) -> int:
         """The 发文字号 number of a document: the one it was given before, else the next of its programme

@@ -20,18 +20,30 @@ ORIGIN = ("_sheet", "_row")
 
 
 def _convert_column(f: Field, values: list[object]) -> tuple[list[object], dict[int, str]]:
+    """Each value converted (a value met before in the column is not converted again: outlets, engineers,
+    enums and dates repeat thousands of times); the positions that failed, with their problem codes."""
     convert = CONVERTERS[f.type]
     converted, failures = [], {}
+    seen: dict[tuple[type, object], tuple[object, str | None]] = {}
     for position, value in enumerate(values):
-        if is_blank(value):
-            converted.append(f.blank_means)
-            continue
         try:
-            converted.append(convert(value))
-        except BadValue as error:
-            converted.append(None)
-            if not f.lenient:
-                failures[position] = error.code
+            memo = (type(value), value)
+            known = seen.get(memo)
+        except TypeError:          # an unhashable cell: convert it every time
+            memo, known = None, None
+        if known is None:
+            if is_blank(value):
+                known = (f.blank_means, None)
+            else:
+                try:
+                    known = (convert(value), None)
+                except BadValue as error:
+                    known = (None, error.code)
+            if memo is not None:
+                seen[memo] = known
+        converted.append(known[0])
+        if known[1] is not None and not f.lenient:
+            failures[position] = known[1]
     return converted, failures
 
 
@@ -119,8 +131,12 @@ def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, 
     if frame.empty:
         return frame, []
     keys = record_key(frame, kind)
-    values = frame[kind.headers].map(_key_text).agg("\x1f".join, axis=1)
-    distinct = values.groupby(keys).nunique()
+    repeated = keys.duplicated(keep=False)
+    if not repeated.any():
+        return frame, []
+    # Whole rows are compared only where a key repeats (rarely, and never a whole 10,000-row sheet).
+    values = frame.loc[repeated, kind.headers].map(_key_text).agg("\x1f".join, axis=1)
+    distinct = values.groupby(keys[repeated]).nunique()
     conflicting = set(distinct[distinct > 1].index)
     clash = keys.isin(conflicting)
     problems = []

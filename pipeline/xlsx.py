@@ -51,7 +51,8 @@ def column_letter(index: int) -> str:
 
 
 def _text_cell(ref: str, text: str) -> str:
-    text = _ILLEGAL.sub("", text)
+    if not text.isprintable():                       # only then can it hold a control character
+        text = _ILLEGAL.sub("", text)
     style = f' s="{QUOTED}"' if text.startswith(FORMULA_STARTS) else ""
     return f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 

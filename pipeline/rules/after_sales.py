@@ -363,7 +363,8 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         "问题工单": problem_cards(cards, flags),
         "需再次上门": revisit_list(cards, flags),
         "更新工单": updated_cards(cards, flags, changed),
-        "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules)),
+        "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
+                     else {k: v for k, v in kpis(cards, flags, rules).items() if k in ("工单数", "准时率", "满意率")}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
                              records["attendance"], no_reasons(officers), no_reasons(officers)),
     }
