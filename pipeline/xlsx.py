@@ -98,7 +98,11 @@ def _column_cells(series: pd.Series, letter: str, share: bool) -> list[str]:
         is_share = share and pd.api.types.is_float_dtype(series)
         style = f' s="{SHARE}"' if is_share else ""
         return ["" if math.isnan(v) else f'<c r="{ref}"{style}><v>{_number(v)}</v></c>' for ref, v in zip(refs, values)]
-    return [_value_cell(ref, v, share) for ref, v in zip(refs, series.tolist())]
+    values = series.tolist()
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        # Texts only (and blanks): no dispatch on each value's type.
+        return ["" if v is None or v != v or v == "" else _text_cell(ref, v) for ref, v in zip(refs, values)]
+    return [_value_cell(ref, v, share) for ref, v in zip(refs, values)]
 
 
 def _width(header: str, values: list[object]) -> float:
