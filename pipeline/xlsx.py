@@ -83,9 +83,10 @@ def _value_cell(ref: str, value: object, share: bool) -> str:
     return _text_cell(ref, str(value))
 
 
-def _column_cells(series: pd.Series, letter: str, share: bool) -> list[str]:
-    """The XML of every cell of one column (rows from 2), built per column for speed."""
-    refs = [f"{letter}{row}" for row in range(2, len(series) + 2)]
+def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 2) -> list[str]:
+    """The XML of every cell of one column (its first value on Excel row `first_row`), built per column
+    for speed."""
+    refs = [f"{letter}{row}" for row in range(first_row, len(series) + first_row)]
     if pd.api.types.is_datetime64_any_dtype(series):
         serials = ((series - EPOCH) / pd.Timedelta(days=1)).to_numpy()
         dated = (series == series.dt.normalize()).to_numpy()
@@ -115,25 +116,36 @@ def _width(header: str, values: list[object]) -> float:
     return min(longest + 2, 60)
 
 
-def sheet_xml(frame: pd.DataFrame) -> str:
-    """The worksheet XML of one frame: a bold frozen header row, fitted widths, one row per record."""
+ROWS_PER_CHUNK = 20_000
+
+
+def sheet_chunks(frame: pd.DataFrame):
+    """The worksheet XML of one frame in pieces (so a 200,000-row sheet never sits in memory whole):
+    a bold frozen header row, fitted widths, one row per record."""
     columns = [str(c) for c in frame.columns]
     letters = [column_letter(i) for i in range(len(columns))]
+    shares = [name.endswith(SHARE_SUFFIXES) for name in columns]
     header = "".join(f'<c r="{letter}1" t="inlineStr" s="{HEADER}"><is><t xml:space="preserve">'
                      f'{escape(_ILLEGAL.sub("", name))}</t></is></c>' for letter, name in zip(letters, columns))
-    cells = [_column_cells(frame.iloc[:, i], letters[i], columns[i].endswith(SHARE_SUFFIXES))
-             for i in range(len(columns))]
-    rows = [f'<row r="1">{header}</row>']
-    for number, row in enumerate(zip(*cells), start=2):
-        rows.append(f'<row r="{number}">{"".join(row)}</row>')
     widths = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{_width(name, frame.iloc[:200, i].tolist())}"'
                      f' customWidth="1"/>' for i, name in enumerate(columns))
     cols = f"<cols>{widths}</cols>" if columns else ""
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
-            ' state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-            f'{cols}<sheetData>{"".join(rows)}</sheetData></worksheet>')
+    yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
+           f' state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>'
+           f'<row r="1">{header}</row>')
+    for start in range(0, len(frame), ROWS_PER_CHUNK):
+        part = frame.iloc[start:start + ROWS_PER_CHUNK]
+        cells = [_column_cells(part.iloc[:, i], letters[i], shares[i], start + 2) for i in range(len(columns))]
+        yield "".join(f'<row r="{number}">{"".join(row)}</row>'
+                      for number, row in enumerate(zip(*cells), start=start + 2))
+    yield "</sheetData></worksheet>"
+
+
+def sheet_xml(frame: pd.DataFrame) -> str:
+    """The worksheet XML of one frame, whole."""
+    return "".join(sheet_chunks(frame))
 
 
 def sheet_names(names: list[str]) -> list[str]:
@@ -194,5 +206,10 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "", creator: st
         put("xl/_rels/workbook.xml.rels", workbook_rels)
         put("xl/styles.xml", STYLES)
         for i, frame in enumerate(frames, start=1):
-            put(f"xl/worksheets/sheet{i}.xml", sheet_xml(frame))
+            entry = zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            with archive.open(entry, "w") as stream:
+                for piece in sheet_chunks(frame):
+                    stream.write(piece.encode("utf-8"))
     return buffer.getvalue()

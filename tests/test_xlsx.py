@@ -46,3 +46,15 @@ def test_the_same_frames_give_the_same_bytes_and_sheet_names_are_made_valid():
     assert workbook_bytes({"表": FRAME}, "标题") == workbook_bytes({"表": FRAME}, "标题")
     book = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"a/b": FRAME, "x" * 40: FRAME, "空": pd.DataFrame()})))
     assert book.sheetnames == ["a_b", "x" * 31, "空"]
+
+
+def test_a_sheet_longer_than_one_chunk_keeps_every_row_in_place(tmp_path):
+    from pipeline.xlsx import ROWS_PER_CHUNK
+
+    rows = ROWS_PER_CHUNK * 2 + 7
+    frame = pd.DataFrame({"编号": [f"N{i}" for i in range(rows)], "数": range(rows)})
+    path = tmp_path / "长.xlsx"
+    path.write_bytes(workbook_bytes({"长": frame}))
+    back = pd.read_excel(path, engine="calamine")
+    assert len(back) == rows and back["编号"].tolist() == frame["编号"].tolist()
+    assert back["数"].tolist() == list(range(rows))
