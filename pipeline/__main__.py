@@ -130,102 +130,100 @@ def one_run_at_a_time(store: Path):
         yield
 
 
-def monthly(args: argparse.Namespace) -> int:
-    from pipeline.monthly import remember_outputs, render_documents, run_programme
+def month_asked(args: argparse.Namespace):
+    """The month of --period (default: last month); a SettingsError when it is written wrong."""
     from pipeline.rules.periods import month, previous_month
-    from pipeline.store import Store
 
     try:
-        period = month(args.period) if args.period else previous_month(dt.date.today())
+        return month(args.period) if args.period else previous_month(dt.date.today())
     except ValueError:
         raise SettingsError(f"月份“{args.period}”写法不对，应写作 2026-11。") from None
+
+
+def inbox_programmes(args: argparse.Namespace) -> list:
+    """Every programme with a folder in the inbox; a SettingsError when there is none."""
     programmes = programmes_in(args.inbox, load_settings(args.settings))
     if not programmes:
         raise SettingsError(f"收件箱 {args.inbox} 中没有项目文件夹（如 data/inbox/correspondents/）。")
-    runs = []
-    with one_run_at_a_time(args.store), Store(args.store) as store:
-        now = dt.datetime.now().replace(microsecond=0)
-        for programme in programmes:
-            runs.append(run_programme(store, args.inbox, args.out, programme, period, now,
-                                      progress=sys.stderr.isatty()))
-        render_documents(runs)
-        remember_outputs(store, runs, "monthly", period)
-    print(summary(runs, period.label))
-    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+    return programmes
 
 
-def evaluation(args: argparse.Namespace) -> int:
-    from pipeline.evaluation import evaluation_period, run_evaluation
+def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, remember=None) -> int:
+    """Under the lock and with the store open, run `run(store, programme, period, now)` for every
+    (programme, period) planned, render all their PDFs together, print the summary; the exit status."""
     from pipeline.monthly import render_documents
     from pipeline.store import Store
 
-    programmes = programmes_in(args.inbox, load_settings(args.settings))
-    if not programmes:
-        raise SettingsError(f"收件箱 {args.inbox} 中没有项目文件夹（如 data/inbox/correspondents/）。")
-    plans = [(programme, evaluation_period(programme, args.year, args.term)) for programme in programmes]
-    if not any(period for _, period in plans):
-        raise SettingsError(f"收件箱中没有按学期考核的项目（学期“{args.term}”）。")
-    if all(period.start > dt.date.today() for _, period in plans if period):
-        raise SettingsError(f"考核期“{args.year or args.term}”尚未开始。")
     runs = []
     with one_run_at_a_time(args.store), Store(args.store) as store:
         now = dt.datetime.now().replace(microsecond=0)
         for programme, period in plans:
-            if period is None:
-                print(f"【{programme.id}】{programme.title}不按学期考核，已跳过。")
-                continue
-            runs.append(run_evaluation(store, args.inbox, args.out, programme, period, args.term is not None, now,
-                                       progress=sys.stderr.isatty()))
-    render_documents(runs)
-    print(summary(runs, f"{args.year}年度" if args.year else f"{args.term}学期", "考核评优"))
-    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+            runs.append(run(store, programme, period, now))
+        render_documents(runs)
+        if remember is not None:
+            remember(store, runs)
+    print(summary(runs, label, what))
+    return EXIT_REJECTED if any(r.has_errors for r in runs) else EXIT_CLEAN
+
+
+def progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def monthly(args: argparse.Namespace) -> int:
+    from pipeline.monthly import remember_outputs, run_programme
+
+    period = month_asked(args)
+    plans = [(programme, period) for programme in inbox_programmes(args)]
+    return run_each(args, plans, lambda store, programme, period, now: run_programme(
+        store, args.inbox, args.out, programme, period, now, progress()), period.label, "月度运行",
+        lambda store, runs: remember_outputs(store, runs, "monthly", period))
+
+
+def evaluation(args: argparse.Namespace) -> int:
+    from pipeline.evaluation import evaluation_period, run_evaluation
+
+    plans = [(programme, evaluation_period(programme, args.year, args.term)) for programme in inbox_programmes(args)]
+    if not any(period for _, period in plans):
+        raise SettingsError(f"收件箱中没有按学期考核的项目（学期“{args.term}”）。")
+    if all(period.start > dt.date.today() for _, period in plans if period):
+        raise SettingsError(f"考核期“{args.year or args.term}”尚未开始。")
+    for programme, period in plans:
+        if period is None:
+            print(f"【{programme.id}】{programme.title}不按学期考核，已跳过。")
+    return run_each(args, [(p, period) for p, period in plans if period],
+                     lambda store, programme, period, now: run_evaluation(
+                         store, args.inbox, args.out, programme, period, args.term is not None, now, progress()),
+                     f"{args.year}年度" if args.year else f"{args.term}学期", "考核评优")
 
 
 def daily(args: argparse.Namespace) -> int:
     from pipeline.daily import run_daily
-    from pipeline.monthly import render_documents
-    from pipeline.store import Store
 
     try:
         day = dt.date.fromisoformat(args.date.strip())
     except ValueError:
         raise SettingsError(f"日期“{args.date}”写法不对，应写作 2026-11-03。") from None
-    programmes = [p for p in programmes_in(args.inbox, load_settings(args.settings)) if p.preset == "after-sales"]
+    programmes = [p for p in inbox_programmes(args) if p.preset == "after-sales"]
     if not programmes:
         raise SettingsError(f"收件箱 {args.inbox} 中没有售后服务项目（如 data/inbox/after-sales/）。")
-    runs = []
-    with one_run_at_a_time(args.store), Store(args.store) as store:
-        now = dt.datetime.now().replace(microsecond=0)
-        for programme in programmes:
-            runs.append(run_daily(store, args.inbox, args.out, programme, day, now, progress=sys.stderr.isatty()))
-    render_documents(runs)
-    print(summary(runs, f"{day.year}年{day.month}月{day.day}日", "对账"))
-    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+    return run_each(args, [(p, day) for p in programmes],
+                    lambda store, programme, day, now: run_daily(store, args.inbox, args.out, programme, day, now,
+                                                                 progress()),
+                    f"{day.year}年{day.month}月{day.day}日", "对账")
 
 
 def certificates(args: argparse.Namespace) -> int:
     from pipeline.certificates import issues_certificates, run_certificates
-    from pipeline.monthly import render_documents
-    from pipeline.rules.periods import month, previous_month
-    from pipeline.store import Store
 
-    try:
-        period = month(args.period) if args.period else previous_month(dt.date.today())
-    except ValueError:
-        raise SettingsError(f"月份“{args.period}”写法不对，应写作 2026-11。") from None
-    programmes = programmes_in(args.inbox, load_settings(args.settings))
-    chosen = [p for p in programmes if issues_certificates(p)]
+    period = month_asked(args)
+    chosen = [p for p in inbox_programmes(args) if issues_certificates(p)]
     if not chosen:
         raise SettingsError("收件箱中没有实行聘任制的项目（teaching、class-officers），不需要聘任证书。")
-    runs = []
-    with one_run_at_a_time(args.store), Store(args.store) as store:
-        now = dt.datetime.now().replace(microsecond=0)
-        for programme in chosen:
-            runs.append(run_certificates(store, args.inbox, args.out, programme, period, now,
-                                         progress=sys.stderr.isatty()))
-    render_documents(runs)
-    print(summary(runs, period.label, "聘任证书"))
-    return EXIT_REJECTED if any(run.has_errors for run in runs) else EXIT_CLEAN
+    return run_each(args, [(p, period) for p in chosen],
+                    lambda store, programme, period, now: run_certificates(
+                        store, args.inbox, args.out, programme, period, now, progress()),
+                    period.label, "聘任证书")
 
 
 def summary(runs: list, label: str, what: str = "月度运行") -> str:

@@ -40,8 +40,10 @@ def certificate_context(programme: Programme, period: Period, officers: pd.DataF
                 name=officer["姓名"], unit=officer["单位"], officer_word=programme["officer_word"],
                 role=officer["职务"], start=date_text(start), end=date_text(end)),
             "date_text": date_text(start)})
-    return {"office": programme["issuing_office"], "title": f"{programme.title}聘任证书",
-            "created": period.end.isoformat() + "T00:00:00+00:00", "pages": pages}
+    title = f"{programme.title}聘任证书"
+    return {"doc": {"office": programme["issuing_office"], "title": title, "subject": f"{title}（{period.label}）",
+                    "created": period.end.isoformat() + "T00:00:00+00:00"},
+            "office": programme["issuing_office"], "pages": pages}
 
 
 def run_certificates(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,

@@ -185,7 +185,7 @@ def context_for(path: Path) -> dict:
     programme = programme_for("correspondents", {})
     doc = document_header(programme, "测试", "交宣〔2026〕1号", "测试", month("2026-11").end)
     return {"doc": doc, "facts": ["正文" * 30], "sections": [], "problem_summary": "全部数据通过校验。",
-            "period": {"label": "2026年11月"}}
+            "period": {"label": "2026年11月"}, "workbook": "评优.xlsx"}
 
 
 def test_two_renders_are_byte_identical_also_in_parallel(tmp_path):

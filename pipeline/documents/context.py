@@ -155,7 +155,7 @@ def monthly_context(programme: Programme, period: Period, counts: pd.DataFrame, 
     doc = document_header(programme, title, document_number(programme, period.year, number),
                           f"{programme.title}{period.label}月度通报", period.end)
     return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": numbered(sections),
-            "annex": annex(programme, files, problems, counts, period)}
+            "workbook": "统计表.xlsx", "annex": annex(programme, files, problems, counts, period)}
 
 
 def evaluation_context(programme: Programme, period: Period, figures, problems: list[Problem], is_term: bool,
@@ -190,7 +190,7 @@ def evaluation_context(programme: Programme, period: Period, figures, problems: 
     doc = document_header(programme, title, document_number(programme, period.end.year, number),
                           f"{programme.title}{period.label}考核评优", issued)
     return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": numbered(sections),
-            "problem_summary": problem_summary(problems)}
+            "workbook": "评优.xlsx", "problem_summary": problem_summary(problems)}
 
 
 def daily_context(programme: Programme, period: Period, figures, problems: list[Problem]) -> dict:
@@ -212,4 +212,4 @@ def daily_context(programme: Programme, period: Period, figures, problems: list[
     doc = document_header(programme, f"{period.label}服务任务监督卡对账单", number,
                           f"{programme.title}{period.label}对账单", period.end)
     return {"doc": doc, "period": {"label": period.label}, "facts": opening, "sections": numbered(sections),
-            "problem_summary": problem_summary(problems)}
+            "workbook": "对账单.xlsx", "problem_summary": problem_summary(problems)}
