@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -13,14 +12,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pipeline.outputs import stable_zip, write_atomically
-from pipeline.xlsx import workbook_bytes
+from pipeline.xlsx import column_width, workbook_bytes
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FIXED_TIME = dt.datetime(2000, 1, 1)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 PROBLEM_FILL = PatternFill("solid", fgColor="FF8080")
-# A column whose header ends so holds a share (0.85), shown as a percentage (85.0%) but kept a number.
-SHARE_SUFFIXES = ("率", "占比")
 
 
 def saved_bytes(book: Workbook) -> bytes:
@@ -28,44 +24,6 @@ def saved_bytes(book: Workbook) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return stable_zip(buffer.getvalue())
-
-
-def _cell_value(value: object) -> object:
-    if value is None:
-        return None
-    if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            return None
-        value = value.to_pydatetime()
-        return value.date() if value == dt.datetime.combine(value.date(), dt.time()) else value
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if not isinstance(value, (str, bytes, list, tuple, dict)) and pd.isna(value):
-        return None
-    if hasattr(value, "item") and not isinstance(value, str):
-        return value.item()
-    return value
-
-
-def _put(cell, value: object) -> None:
-    value = _cell_value(value)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"          # never a formula, whatever the text starts with
-        if value.startswith(FORMULA_STARTS):
-            cell.quotePrefix = True
-    elif isinstance(value, dt.datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    elif isinstance(value, dt.date):
-        cell.number_format = "yyyy-mm-dd"
-
-
-def _width(values: list[object]) -> float:
-    longest = 4
-    for value in values:
-        text = "" if value is None else str(value)
-        longest = max(longest, sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60]))
-    return min(longest + 2, 60)
 
 
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "") -> Path:
@@ -131,6 +89,6 @@ def blank_form_bytes(kind, values_of) -> bytes:
         cell.comment = comment
         for row in range(2, 1002):
             sheet.cell(row, index).number_format = formats.get(field.type, "General")
-        sheet.column_dimensions[letter].width = max(12, _width([field.header]) + 4)
+        sheet.column_dimensions[letter].width = max(12, column_width(field.header, []) + 4)
     sheet.freeze_panes = "A2"
     return saved_bytes(book)

@@ -97,7 +97,8 @@ def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 
     return [_value_cell(ref, v, share) for ref, v in zip(refs, values)]
 
 
-def _width(header: str, values: list[object]) -> float:
+def column_width(header: str, values: list[object]) -> float:
+    """A column width that fits the header and the values (CJK characters count double), at most 60."""
     longest = 4
     for value in [header, *values]:
         text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
@@ -118,7 +119,7 @@ def sheet_chunks(frame: pd.DataFrame):
     shares = [name.endswith(SHARE_SUFFIXES) for name in columns]
     header = "".join(f'<c r="{letter}1" t="inlineStr" s="{HEADER}"><is><t xml:space="preserve">'
                      f'{escape(_ILLEGAL.sub("", name))}</t></is></c>' for letter, name in zip(letters, columns))
-    widths = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{_width(name, frame.iloc[:200, i].tolist())}"'
+    widths = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{column_width(name, frame.iloc[:200, i].tolist())}"'
                      f' customWidth="1"/>' for i, name in enumerate(columns))
     cols = f"<cols>{widths}</cols>" if columns else ""
     yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
