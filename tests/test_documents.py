@@ -266,3 +266,12 @@ def test_docs_holds_a_current_picture_of_each_sample_document():
     for picture in PICTURES:
         assert (PROJ_ROOT / "docs" / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"docs/{picture}" in readme
+
+
+@pytest.mark.parametrize("name, caption", [
+    ("correspondents/通报", "各单位稿件报送与采用情况"), ("teaching/通报", "各系部教学信息员反馈情况"),
+    ("class-officers/通报", "各班级教学信息员本月反馈情况"), ("community/通报", "各信息员本月工作情况（化名）"),
+    ("after-sales/通报", "各网点服务质量")])
+def test_every_monthly_bulletin_has_its_statistics_table(documents, name, caption):
+    text = "".join(p[4] for p in pages_of(documents[name]))
+    assert re.search(rf"表[0-9]+{re.escape(caption)}", text)

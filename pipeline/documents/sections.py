@@ -12,7 +12,7 @@ from pipeline.rules.figures import Figures
 
 MAX_ROWS = 40
 # Columns whose cells must not wrap inside a word (ids, unit names), so that a narrow table stays legible.
-KEY_COLUMNS = ("工号", "单位", "系部", "班级", "对象", "网点", "服务工程师", "工单号")
+KEY_COLUMNS = ("工号", "单位", "系部", "班级", "网格", "对象", "网点", "服务工程师", "工单号")
 CIRCLED = "一二三四五六七八九十"
 
 
@@ -160,7 +160,11 @@ def teaching_document(figures: Figures, config: dict, period) -> tuple[list[str]
     items, handled = int(officers["反馈数"].sum()), int(officers["已处理数"].sum())
     opening = [f"{period.start.month}月份，{config['whole_word']}{len(officers)}名{word}共反馈教学信息{items}条，"
                f"其中已处理{handled}条。" + (f"本月为{facts['term']}。" if facts["term"] else "")]
-    stats = section("信息反馈情况", [], [], per_unit_feedback_chart(officers, word, config["unit_word"])
+    by_unit = officers.groupby("单位", sort=False).agg(在任人数=("工号", "size"), 反馈数=("反馈数", "sum"),
+                                                      已处理数=("已处理数", "sum"), 缺席次数=("缺席次数", "sum")).reset_index()
+    stats = section("信息反馈情况", [], [table(f"各{config['unit_word']}{word}反馈情况",
+                                               by_unit.rename(columns={"单位": config["unit_word"]}))],
+                    per_unit_feedback_chart(officers, word, config["unit_word"])
                     + trend_chart(figures.tables.get("趋势"), ["反馈数", "已处理数"], "近六个月反馈趋势"))
     if "missed_windows" in facts:
         stats["paragraphs"].append(
@@ -191,7 +195,9 @@ def class_officer_document(figures: Figures, config: dict, period) -> tuple[list
     if facts["staffing"]:
         text.append("信息员配备不符合“每班一名”要求的班级：" +
                     "；".join(f"{s['单位']}{s['问题']}" for s in facts["staffing"]) + "。")
-    stats = section("反馈表提交情况", text, [], per_unit_feedback_chart(officers, word, config["unit_word"])
+    stats = section("反馈表提交情况", text, [table(f"各{config['unit_word']}{word}本月反馈情况", officers,
+                                                 ["单位", "工号", "反馈数", "缺席次数", "状态"])],
+                    per_unit_feedback_chart(officers, word, config["unit_word"])
                     + trend_chart(figures.tables.get("趋势"), ["反馈数"], "近六个月反馈趋势"))
     return opening, [stats, officer_summary(figures, word)]
 
