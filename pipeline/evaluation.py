@@ -9,7 +9,7 @@ from pipeline.documents.render import PdfJob
 from pipeline.ingest import ingest_programme
 from pipeline.monthly import ProgrammeRun, confidential_outputs, programme_records, validation_report
 from pipeline.records import typed_all
-from pipeline.rules.periods import Period, assessment_year, term
+from pipeline.rules.periods import Period, assessment_year, so_far, term
 from pipeline.rules.programmes import evaluation_figures
 from pipeline.settings import Programme, SettingsError
 from pipeline.store import Store
@@ -42,8 +42,8 @@ def run_evaluation(store: Store, inbox: Path, out: Path, programme: Programme, p
     records, result.other_problems = programme_records(store, programme, files)
     typed = typed_all(records)
     # A period not yet over is assessed as it stands today (months to come are not missed yet).
-    so_far = Period(period.name, period.start, min(period.end, now.date()), period.label)
-    figures = evaluation_figures(programme.preset, typed, programme.rules, so_far, programme.terms, is_term)
+    assessed = so_far(period, now.date())
+    figures = evaluation_figures(programme.preset, typed, programme.rules, assessed, programme.terms, is_term)
     if figures is None:
         return result
     folder = out / programme.id / period.name
@@ -57,5 +57,5 @@ def run_evaluation(store: Store, inbox: Path, out: Path, programme: Programme, p
     result.pdf_jobs.append(PdfJob(folder / "考核评优.pdf", "evaluation.html",
                                     evaluation_context(programme, period, figures, result.problems, is_term,
                                                        store.document_number(programme.id, "考核评优", period.name,
-                                                                             period.end.year), so_far.end)))
+                                                                             period.end.year), assessed.end)))
     return result

@@ -151,12 +151,6 @@ def problem_text(flags: pd.DataFrame) -> pd.Series:
 
 
 # -- shares ----------------------------------------------------------------------------------------
-def share(hits: pd.Series, of: pd.Series) -> float:
-    """hits / of as a fraction; NaN when nothing is counted."""
-    total = int(of.sum())
-    return float(hits[of].sum()) / total if total else float("nan")
-
-
 def on_time(cards: pd.DataFrame) -> pd.Series:
     """Visits that arrived at or before the appointment (准时率's numerator)."""
     return (minutes_late(cards) <= 0).fillna(False).astype(bool)

@@ -9,7 +9,7 @@ from pipeline.rules.figures import Figures, feedback_trend, officer_table, offic
 from pipeline.rules.officers import (feedback_items, has_reason, in_office_on, incident_reasons, meetings_attended,
                                      records_in, renewal_reasons, serving_during, unexcused_absences,
                                      unit_staffing)
-from pipeline.rules.periods import Period, counting_span, months_in, term_containing, year
+from pipeline.rules.periods import Period, counting_span, months_in, so_far, term_containing, year
 
 
 def feedback_due(month: Period, terms: dict) -> bool:
@@ -139,10 +139,10 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     """The month's figures: 信息员 (status with every reason), 未交反馈, 班级配备, 档案."""
     officers = officers_of(records, rules)
     counting = counting_span(period.end, terms)
-    so_far = Period(counting.name, counting.start, min(counting.end, period.end), counting.label)
-    missed = missed_months_table(records["feedback"], officers, so_far, terms, rules["monthly_feedback_min"])
+    up_to_now = so_far(counting, period.end)
+    missed = missed_months_table(records["feedback"], officers, up_to_now, terms, rules["monthly_feedback_min"])
     run = consecutive_missed(missed, rules["missed_months_for_dismissal"])
-    incidents = incident_reasons(records["incidents"], officers.index, so_far, rules["dismissal_incidents"])
+    incidents = incident_reasons(records["incidents"], officers.index, up_to_now, rules["dismissal_incidents"])
     dismissal = pd.Series({o: [t for t in [run[o]] if t] + incidents[o] for o in officers.index},
                           dtype=object).reindex(officers.index)
     renewal = renewal_reasons(officers, period.end, rules["renewal_notice_days"])

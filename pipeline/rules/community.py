@@ -8,7 +8,7 @@ from pipeline.rules.awards import award_table
 from pipeline.rules.figures import Figures, feedback_trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import (feedback_items, in_office_on, meetings_attended, meetings_held, records_in,
                                      serving_during, unexcused_absences)
-from pipeline.rules.periods import Period, year
+from pipeline.rules.periods import Period, so_far, year
 
 
 def pseudonym_numbers(officers: pd.DataFrame, known: dict[str, int]) -> dict[str, int]:
@@ -74,7 +74,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     held = meetings_held(records["attendance"], period, rules["meeting_types"])
     composition = roster_composition(officers, period.end, rules)
     serving = officers[serving_during(officers, period)]
-    year_so_far = Period(the_year.name, the_year.start, period.end, the_year.label)
+    year_so_far = so_far(the_year, period.end)
     scores = community_scores(records["feedback"], records["attendance"], serving.index, year_so_far, rules)
     table = table.merge(attendance, left_on="工号", right_index=True, how="left")
     table["本年累计得分"] = table["工号"].map(scores["得分"])

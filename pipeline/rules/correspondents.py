@@ -7,7 +7,7 @@ from pipeline.rules.awards import award_table
 from pipeline.rules.figures import Figures, trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import (has_reason, in_office_on, units_in_order, incident_reasons, meetings_held, records_in,
                                      serving_during, unit_staffing)
-from pipeline.rules.periods import Period, half_year_of, months_in, quarter_of, year
+from pipeline.rules.periods import Period, half_year_of, months_in, quarter_of, so_far, year
 
 LEVEL_ORDER = {"未采用": 0, "内部": 1, "市级": 2, "省级": 3, "国家级": 4}
 CITY, PROVINCE = LEVEL_ORDER["市级"], LEVEL_ORDER["省级"]
@@ -98,7 +98,7 @@ def monthly_quota(articles: pd.DataFrame, units: list[str], month: Period, rules
     """Per unit for one month: 报送数, 市级以上采用数, 省级以上采用数_半年 (half-year up to the month's end),
     达标 (是/否) and 未达标项."""
     half = half_year_of(month.start)
-    half_so_far = Period(half.name, half.start, month.end, half.label)
+    half_so_far = so_far(half, month.end)
     submitted = submissions(articles, month).reindex(units, fill_value=0).astype(int)
     city = runs_at_or_above(articles, CITY, month).reindex(units, fill_value=0).astype(int)
     province = runs_at_or_above(articles, PROVINCE, half_so_far).reindex(units, fill_value=0).astype(int)
@@ -175,7 +175,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     officers = officers_of(records, rules)
     articles, incidents = records["articles"], records["incidents"]
     the_year = year(str(period.year))
-    year_so_far = Period(the_year.name, the_year.start, period.end, the_year.label)
+    year_so_far = so_far(the_year, period.end)
     units = unit_list(officers, period, rules)
     quota = monthly_quota(articles, units, period, rules).set_index("单位")
     scores = article_scores(articles, level_points(rules))

@@ -7,11 +7,10 @@ import pandas as pd
 
 from pipeline.rules.officers import (appointed_officers, feedback_items, joined_reasons, leaving_reasons,
                                      officer_status, on_the_books, records_in, unexcused_absences)
-from pipeline.rules.periods import Period, last_months
+from pipeline.rules.periods import Period, last_months, so_far
 
 # How many months the trend table (and the bulletin's trend chart) looks back, this month included.
 TREND_MONTHS = 6
-OFFICER_COLUMNS = ["工号", "姓名", "单位", "职务", "反馈数", "缺席次数", "状态", "原因"]
 
 
 @dataclass
@@ -29,14 +28,13 @@ def officer_table(officers: pd.DataFrame, period: Period, counting: Period, feed
     (unexcused absences in `counting`, the term or year so far), 状态 and every reason (原因)."""
     serving = officers[on_the_books(officers, period)]
     index = serving.index
-    so_far = Period(counting.name, counting.start, min(counting.end, period.end), counting.label)
     status = officer_status(serving, period.end, dismissal.reindex(index), renewal.reindex(index))
     reasons = joined_reasons(leaving_reasons(serving, period.end), dismissal.reindex(index), renewal.reindex(index))
     table = pd.DataFrame({
         "工号": index, "姓名": serving["姓名"].to_numpy(), "单位": serving["单位"].to_numpy(),
         "职务": serving["职务"].to_numpy(),
         "反馈数": feedback_items(feedback, index, period).to_numpy(),
-        "缺席次数": unexcused_absences(attendance, index, so_far).to_numpy(),
+        "缺席次数": unexcused_absences(attendance, index, so_far(counting, period.end)).to_numpy(),
         "状态": status.to_numpy(), "原因": reasons.to_numpy()})
     for name, values in (extra or {}).items():
         table[name] = values.reindex(index).to_numpy()

@@ -54,9 +54,9 @@ def term(name: str, terms: dict[str, tuple[dt.date, dt.date]]) -> Period:
     return Period(name, start, end, f"{name[:4]}年{season}学期")
 
 
-def days(period: Period) -> int:
-    """How many days the period spans."""
-    return (period.end - period.start).days + 1
+def so_far(span: Period, day: dt.date) -> Period:
+    """The part of the span up to `day` (the whole span when it ended before), under the span's name."""
+    return Period(span.name, span.start, min(span.end, day), span.label)
 
 
 def month_of(day: dt.date) -> Period:

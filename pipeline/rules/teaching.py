@@ -9,14 +9,9 @@ from pipeline.rules.figures import Figures, feedback_trend, officer_table, offic
 from pipeline.rules.officers import (day_text, feedback_items, handled_items, has_reason, in_office_on, incident_reasons,
                                      meetings_held, records_in, renewal_reasons, units_in_order, serving_during,
                                      unexcused_absences, unit_staffing)
-from pipeline.rules.periods import Period, counting_span, current_term, term, windows
+from pipeline.rules.periods import Period, counting_span, current_term, so_far, term, windows
 
 PERSONAL, GROUP = "个人小结", "小组总结"
-
-
-def so_far(span: Period, day) -> Period:
-    """The part of the span up to `day`."""
-    return Period(span.name, span.start, min(span.end, pd.Timestamp(day).date()), span.label)
 
 
 def dismissal_reasons(officers: pd.DataFrame, attendance: pd.DataFrame, incidents: pd.DataFrame,
