@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline.problems import Problem
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Columns added to files after version 1, with their definitions, for stores made by earlier versions.
 ADDED_FILE_COLUMNS = {"reader": "TEXT NOT NULL DEFAULT ''", "layout": "TEXT NOT NULL DEFAULT '{}'"}
 SCHEMA = """
@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS records (
     row           INTEGER NOT NULL,
     data          TEXT NOT NULL,         -- JSON: canonical header → value, dates as ISO text
     superseded_by INTEGER REFERENCES files(id)
+);
+CREATE TABLE IF NOT EXISTS file_columns (  -- a file's records of one kind column by column, loaded in one go
+    file_id       INTEGER NOT NULL REFERENCES files(id),
+    kind          TEXT NOT NULL,
+    columns       TEXT NOT NULL,         -- JSON: {"_id": [record ids], "_sheet": [...], "_row": [...], header: [...]}
+    PRIMARY KEY (file_id, kind)
 );
 CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
 CREATE INDEX IF NOT EXISTS records_file ON records (file_id);
@@ -102,11 +108,15 @@ def _json_column(values: pd.Series) -> list[object]:
     return [_json_value(v) for v in values.tolist()]
 
 
-def _record_json(frame: pd.DataFrame) -> list[str]:
-    """Each record (without the _origin columns) as canonical JSON text: sorted keys, dates as ISO text."""
-    columns = sorted(c for c in frame.columns if not str(c).startswith("_"))
-    values = [_json_column(frame[c]) for c in columns]
-    return [json.dumps(dict(zip(columns, row)), ensure_ascii=False) for row in zip(*values)]
+def _json_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
+    """The record columns (not the _origin ones) in sorted order, as JSON takes them."""
+    return {c: _json_column(frame[c]) for c in sorted(c for c in frame.columns if not str(c).startswith("_"))}
+
+
+def _record_json(columns: dict[str, list[object]]) -> list[str]:
+    """Each record as canonical JSON text: sorted keys, dates as ISO text."""
+    names = list(columns)
+    return [json.dumps(dict(zip(names, row)), ensure_ascii=False) for row in zip(*columns.values())]
 
 
 def _json_value(value: object) -> object:
@@ -192,7 +202,8 @@ class Store:
             replaced_keys = []
             for kind, frame in records.items():
                 kind_keys = [str(key) for key in keys[kind]]
-                datas = _record_json(frame)
+                columns = _json_columns(frame)
+                datas = _record_json(columns)
                 current = self._current_data(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
                 payload = []
                 for key, data, sheet, row in zip(kind_keys, datas, frame["_sheet"], frame["_row"]):
@@ -212,9 +223,14 @@ class Store:
                     "UPDATE records SET superseded_by = ? WHERE programme = ? AND kind = ? AND key = ?"
                     " AND superseded_by IS NULL AND file_id <> ?",
                     [(file_id, programme, kind, key, file_id) for key in current])
+                first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
                 db.executemany(
-                    "INSERT INTO records (file_id, programme, kind, key, sheet, row, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)", payload)
+                    "INSERT INTO records (id, file_id, programme, kind, key, sheet, row, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(first + n, *row) for n, row in enumerate(payload)])
+                columns = {"_id": list(range(first, first + len(payload))), "_sheet": frame["_sheet"].tolist(),
+                           "_row": [int(row) for row in frame["_row"]], **columns}
+                db.execute("INSERT INTO file_columns (file_id, kind, columns) VALUES (?, ?, ?)",
+                           (file_id, kind, json.dumps(columns, ensure_ascii=False)))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -234,20 +250,44 @@ class Store:
         return found
 
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
-        """The records of a kind that no newer file replaced, with their origin: _file, _sheet, _row,
-        and _column (header → Excel column letter in that sheet)."""
-        rows = self.db.execute(
-            "SELECT f.name, f.layout, r.sheet, r.row, r.data FROM records r JOIN files f ON f.id = r.file_id"
-            " WHERE r.programme = ? AND r.kind = ? AND r.superseded_by IS NULL ORDER BY r.id",
+        """The records of a kind that no newer file replaced, in the order they were stored, with their
+        origin: _file, _sheet, _row, and _column (header → Excel column letter in that sheet).
+        Each file's records are loaded column by column in one go, then those no longer current dropped."""
+        files = self.db.execute(
+            "SELECT f.id, f.name, f.layout, COUNT(*), c.columns IS NOT NULL FROM records r"
+            " JOIN files f ON f.id = r.file_id LEFT JOIN file_columns c ON c.file_id = f.id AND c.kind = r.kind"
+            " WHERE r.programme = ? AND r.kind = ? AND r.superseded_by IS NULL GROUP BY f.id ORDER BY f.id",
             (programme, kind)).fetchall()
-        layouts: dict[str, dict] = {}
-        data = []
-        for name, layout, sheet, row, record in rows:
-            if layout not in layouts:
-                layouts[layout] = json.loads(layout)
-            columns = layouts[layout].get(sheet, {})
-            data.append({**json.loads(record), "_file": name, "_sheet": sheet, "_row": row, "_column": columns})
-        return pd.DataFrame(data)
+        parts = []
+        for file_id, name, layout, current, has_columns in files:
+            part = self._file_records(file_id, kind) if has_columns else self._file_records_by_row(file_id, kind)
+            if len(part) != current:
+                ids = {row[0] for row in self.db.execute(
+                    "SELECT id FROM records WHERE file_id = ? AND kind = ? AND superseded_by IS NULL", (file_id, kind))}
+                part = part[part["_id"].isin(ids)]
+            sheets = json.loads(layout)
+            part.insert(len(part.columns), "_file", name)
+            part["_column"] = [sheets.get(sheet, {}) for sheet in part["_sheet"]]
+            parts.append(part)
+        if not parts:
+            return pd.DataFrame()
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        frame = frame.sort_values("_id", kind="stable").reset_index(drop=True)
+        data = sorted(c for c in frame.columns if not str(c).startswith("_"))
+        return frame[[*data, "_file", "_sheet", "_row", "_column"]]
+
+    def _file_records(self, file_id: int, kind: str) -> pd.DataFrame:
+        """All records of a kind a file brought, from its column-wise copy."""
+        row = self.db.execute("SELECT columns FROM file_columns WHERE file_id = ? AND kind = ?",
+                              (file_id, kind)).fetchone()
+        return pd.DataFrame(json.loads(row[0]))
+
+    def _file_records_by_row(self, file_id: int, kind: str) -> pd.DataFrame:
+        """The same from the records table (a file stored before column-wise copies were kept)."""
+        rows = self.db.execute("SELECT id, sheet, row, data FROM records WHERE file_id = ? AND kind = ? ORDER BY id",
+                               (file_id, kind)).fetchall()
+        return pd.DataFrame([{"_id": id_, "_sheet": sheet, "_row": row, **json.loads(data)}
+                             for id_, sheet, row, data in rows])
 
     def changed_keys(self, programme: str, kind: str) -> set[str]:
         """Keys of current records that replaced an earlier version with different content."""
