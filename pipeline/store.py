@@ -254,13 +254,12 @@ class Store:
         origin: _file, _sheet, _row, and _column (header → Excel column letter in that sheet).
         Each file's records are loaded column by column in one go, then those no longer current dropped."""
         files = self.db.execute(
-            "SELECT f.id, f.name, f.layout, COUNT(*), c.columns IS NOT NULL FROM records r"
-            " JOIN files f ON f.id = r.file_id LEFT JOIN file_columns c ON c.file_id = f.id AND c.kind = r.kind"
+            "SELECT f.id, f.name, f.layout, COUNT(*) FROM records r JOIN files f ON f.id = r.file_id"
             " WHERE r.programme = ? AND r.kind = ? AND r.superseded_by IS NULL GROUP BY f.id ORDER BY f.id",
             (programme, kind)).fetchall()
         parts = []
-        for file_id, name, layout, current, has_columns in files:
-            part = self._file_records(file_id, kind) if has_columns else self._file_records_by_row(file_id, kind)
+        for file_id, name, layout, current in files:
+            part = self._file_records(file_id, kind)
             if len(part) != current:
                 ids = {row[0] for row in self.db.execute(
                     "SELECT id FROM records WHERE file_id = ? AND kind = ? AND superseded_by IS NULL", (file_id, kind))}
@@ -277,13 +276,12 @@ class Store:
         return frame[[*data, "_file", "_sheet", "_row", "_column"]]
 
     def _file_records(self, file_id: int, kind: str) -> pd.DataFrame:
-        """All records of a kind a file brought, from its column-wise copy."""
+        """All records of a kind a file brought, from its column-wise copy when it has one."""
         row = self.db.execute("SELECT columns FROM file_columns WHERE file_id = ? AND kind = ?",
                               (file_id, kind)).fetchone()
-        return pd.DataFrame(json.loads(row[0]))
-
-    def _file_records_by_row(self, file_id: int, kind: str) -> pd.DataFrame:
-        """The same from the records table (a file stored before column-wise copies were kept)."""
+        if row is not None:
+            return pd.DataFrame(json.loads(row[0]))
+        # A file stored before column-wise copies were kept: from its records, one by one.
         rows = self.db.execute("SELECT id, sheet, row, data FROM records WHERE file_id = ? AND kind = ? ORDER BY id",
                                (file_id, kind)).fetchall()
         return pd.DataFrame([{"_id": id_, "_sheet": sheet, "_row": row, **json.loads(data)}
