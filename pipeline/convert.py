@@ -43,6 +43,9 @@ def normalise_text(value: str) -> str:
     return _CONTROL.sub("", unicodedata.normalize("NFKC", value)).strip()
 
 
+DISPLAY_LIMIT = 200
+
+
 def display(value: object) -> str:
     """The cell as the clerk sees it, for messages: 2023001 not 2023001.0, dates as 2026-11-03."""
     if is_blank(value):
@@ -56,7 +59,10 @@ def display(value: object) -> str:
             else value.strftime("%Y-%m-%d")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    if len(text) > DISPLAY_LIMIT:    # a 40,000-character cell is quoted by its start and its length
+        return f"{text[:DISPLAY_LIMIT]}…（共{len(text)}字）"
+    return text
 
 
 def to_text(value: object) -> str:

@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,16 @@ EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
 SKIPPED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 HEADER_SEARCH_ROWS = 30
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+# What a workbook from Excel, WPS or LibreOffice stays far below; a zip bomb does not. Checked from
+# the archive's directory before anything is unpacked.
+MAX_ENTRIES = 10_000
+MAX_UNPACKED_BYTES = 2 << 30
+MAX_RATIO = 250                  # unpacked / packed, for an entry of more than RATIO_FLOOR bytes unpacked
+RATIO_FLOOR = 1 << 20
+XML_HEAD_BYTES = 16_384          # a DOCTYPE (entity definitions) can only come before the root element
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+_ILLEGAL_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 
 _HEADER_NOISE = re.compile(r"[\s*＊]+|[（(](必填|选填|必选|可选)[)）]")
@@ -40,6 +51,32 @@ class UnreadableFile(Exception):
         self.code = code
 
 
+def check_package(data: bytes) -> None:
+    """Refuse a zip-based workbook that would unpack to far more than any real one (a zip bomb), or
+    whose XML declares a DOCTYPE (entity definitions: the 'billion laughs'); raises UnreadableFile.
+    Only the archive's directory and the first bytes of each XML part are looked at."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return                                   # not a readable archive: the reader says so
+    if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
+        raise UnreadableFile("E_FILE_UNSAFE")
+    for entry in entries:
+        if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+            raise UnreadableFile("E_FILE_UNSAFE")
+    for entry in entries:
+        if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
+            continue
+        try:
+            with archive.open(entry) as part:
+                head = part.read(XML_HEAD_BYTES)
+        except Exception:  # a broken part: the reader reports the file as unreadable
+            return
+        if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+            raise UnreadableFile("E_FILE_UNSAFE")
+
+
 @dataclass(frozen=True)
 class InboxFile:
     """A file found in a programme's inbox folder."""
@@ -52,10 +89,12 @@ class InboxFile:
 
 @dataclass
 class RawSheet:
-    """A sheet's cells as python-calamine gives them; rows[i] is Excel row i + 1, column 0 is A."""
+    """A sheet's cells as python-calamine gives them; rows[i] is Excel row i + 1, column 0 is A.
+    A sheet beyond Excel's own limits is not read: `too_large`, and no rows."""
 
     name: str
     rows: list[list[object]]
+    too_large: bool = False
 
 
 @dataclass
@@ -85,28 +124,40 @@ class Unrecognised:
 
 
 def is_skipped(path: Path) -> bool:
-    """Excel's ~$ lock files, hidden and system files, and links are passed over silently."""
+    """Excel's ~$ lock files, hidden and system files are passed over silently."""
     name = path.name
-    return (name.startswith("~$") or name.startswith(".") or name.lower() in SKIPPED_NAMES
-            or path.is_symlink())
+    return name.startswith("~$") or name.startswith(".") or name.lower() in SKIPPED_NAMES
 
 
 def list_files(folder: Path) -> list[Path]:
-    """The workbooks and CSV files under a programme folder, in a stable order; sub-folders included."""
+    """The workbooks and CSV files under a programme folder, in a stable order; sub-folders included.
+    Links (to files or folders) are listed, never followed: the caller reports them."""
     found = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        parents = [folder.joinpath(*relative.parts[:depth]) for depth in range(1, len(relative.parts))]
-        if any(parent.name.startswith((".", "~$")) or parent.is_symlink() for parent in parents):
+    for path in sorted(_walk(folder)):
+        if is_skipped(path):
             continue
-        if path.suffix.lower() in EXTENSIONS and not is_skipped(path) and path.is_file():
+        if path.is_symlink() or (path.suffix.lower() in EXTENSIONS and path.is_file()):
             found.append(path)
     return found
 
 
+def _walk(folder: Path):
+    """Every entry under `folder`, not descending into hidden folders or links to folders (a link
+    to a folder is itself yielded, so that it is reported)."""
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink():
+            yield entry
+        elif entry.is_dir():
+            if not entry.name.startswith((".", "~$")):
+                yield from _walk(entry)
+        else:
+            yield entry
+
+
 def fingerprint(path: Path, folder: Path) -> InboxFile:
-    """The file's identity for the ledger: its content hash and size."""
-    data = path.read_bytes()
+    """The file's identity for the ledger: its content hash and size (of a link: of where it points,
+    never of what it points to)."""
+    data = str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
     return InboxFile(path=path, name=path.relative_to(folder).as_posix(),
                      sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
@@ -120,13 +171,19 @@ def read_sheets(path: Path) -> list[RawSheet]:
         return [RawSheet(path.stem, _read_csv(data))]
     if data.startswith(CFB_MAGIC) and _ENCRYPTION_STREAM in data[:1 << 20]:
         raise UnreadableFile("E_FILE_ENCRYPTED")
+    if data.startswith(ZIP_MAGIC):
+        check_package(data)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
         for meta in workbook.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
-            rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            sheet = workbook.get_sheet_by_name(meta.name)
+            if sheet.end is not None and (sheet.end[0] >= EXCEL_ROWS or sheet.end[1] >= EXCEL_COLUMNS):
+                sheets.append(RawSheet(meta.name, [], too_large=True))
+                continue
+            rows = sheet.to_python(skip_empty_area=False)
             sheets.append(RawSheet(meta.name, rows))
         return sheets
     except PasswordError:
@@ -151,7 +208,11 @@ def editable_copy(path: Path) -> Workbook:
     for sheet in read_sheets(path):
         target = book.create_sheet(sheet.name[:31])
         for row in sheet.rows:
-            target.append([cell if not isinstance(cell, str) or cell else None for cell in row])
+            target.append([_ILLEGAL_IN_XML.sub("", cell) or None if isinstance(cell, str) else cell for cell in row])
+        for row in target.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":           # a text the clerk typed, not a formula we would write
+                    cell.data_type = "s"
     return book
 
 

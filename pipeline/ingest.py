@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import hashlib
 import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
 import sys
+import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +20,7 @@ import pandas as pd
 from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
 from pipeline.problems import ERROR, Problem
 from pipeline.settings import Programme
+from pipeline import timing
 from pipeline.timing import phase
 from pipeline.store import Change, Store
 from pipeline.validate import duplicate_key_problems, record_key, validate_form
@@ -21,7 +29,13 @@ from schemas import all_kinds
 
 # Raise when reading or validation changes what a file yields: every file is then read again once,
 # its new rows replacing those of the earlier reading.
-READER_VERSION = 2
+READER_VERSION = 3
+# Each new file is read in a child process of its own, two at a time: a file that makes the parser
+# take all memory or crash (a sheet whose two cells lie a million rows and 200,000 columns apart) or
+# hang takes down only its child, and is reported by name.
+READERS = 2
+CHILD_EXTRA_MEMORY = 6 << 30      # address space a child may add to what it inherits
+CHILD_SECONDS = 900
 
 
 def reader_of(programme: Programme) -> str:
@@ -68,6 +82,8 @@ def read_file(path: Path, programme: Programme, name: str) -> FileReading:
     """Read, validate and key one inbox file; a file that cannot be opened is one problem."""
     kinds = all_kinds()
     problems: list[Problem] = []
+    if path.is_symlink():
+        return FileReading(problems=[Problem(programme.id, name, "E_FILE_LINK")])
     try:
         with phase("read"):
             sheets = read_sheets(path)
@@ -81,6 +97,9 @@ def _validated(sheets, kinds, programme: Programme, name: str, problems: list[Pr
     frames: dict[str, list[pd.DataFrame]] = {}
     layout: dict[str, dict[str, str]] = {}
     for sheet in sheets:
+        if sheet.too_large:
+            problems.append(Problem(programme.id, name, "E_SHEET_TOO_LARGE", sheet.name))
+            continue
         found = recognise(sheet, list(kinds.values()))
         if found is None:
             continue
@@ -109,22 +128,96 @@ def rejected_rows(problems: list[Problem]) -> int:
                 and p.code != "E_SHEET_HEADER"})
 
 
+def _address_space() -> int:
+    """The bytes of address space this process has mapped now."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _child(connection, path: Path, programme: Programme, name: str) -> None:
+    """In a child process: read one file, send back ("ok", reading, seconds per phase)."""
+    try:
+        limit = _address_space() + CHILD_EXTRA_MEMORY
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)    # a parser's own dying words are not for clerks
+        faulthandler.disable()
+        timing.taken()
+        reading = read_file(path, programme, name)
+        connection.send(("ok", reading, timing.taken()))
+    except MemoryError:
+        connection.send(("too large", None, {}))
+    except BaseException:
+        connection.send(("bug", traceback.format_exc(), {}))
+    finally:
+        connection.close()
+        os._exit(0)
+
+
+def read_files(jobs: list[tuple[Path, str]], programme: Programme):
+    """FileReading of each (path, name), in order, each read in a child process of its own (READERS at
+    a time). A child that dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE for its file."""
+    context = multiprocessing.get_context("fork")
+    running: dict[int, tuple] = {}
+    done: dict[int, FileReading] = {}
+    waiting = list(range(len(jobs)))[::-1]
+    following = 0
+    while following < len(jobs):
+        while waiting and len(running) < READERS:
+            index = waiting.pop()
+            receiving, sending = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(sending, jobs[index][0], programme, jobs[index][1]),
+                                    daemon=True)
+            child.start()
+            sending.close()
+            running[index] = (child, receiving, time.monotonic())
+        if following not in done:
+            ready = multiprocessing.connection.wait([r for _, r, _ in running.values()], timeout=1)
+            for index, (child, receiving, started) in list(running.items()):
+                outcome = None
+                if receiving in ready:
+                    try:
+                        outcome = receiving.recv()
+                    except (EOFError, OSError):
+                        outcome = ("too large", None, {})        # the child died without a word
+                elif time.monotonic() - started > CHILD_SECONDS:
+                    child.kill()
+                    outcome = ("too large", None, {})
+                if outcome is None:
+                    continue
+                receiving.close()
+                child.join()
+                del running[index]
+                status, reading, seconds = outcome
+                if status == "bug":
+                    raise RuntimeError(f"读取 {jobs[index][1]} 时程序出错：\n{reading}")
+                if status == "too large":
+                    reading = FileReading(problems=[Problem(programme.id, jobs[index][1], "E_FILE_TOO_LARGE")])
+                timing.add(seconds)
+                done[index] = reading
+        while following in done:
+            yield done.pop(following)
+            following += 1
+
+
 def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.datetime,
                      progress: bool = False) -> list[FileResult]:
-    """Store every new file of a programme's inbox folder; files already stored are not read again."""
-    results = []
+    """Store every new file of a programme's inbox folder; files already stored are not read again.
+    New files are read in child processes, two at a time, and stored one by one in their order."""
     reader = reader_of(programme)
     paths = list_files(folder) if folder.is_dir() else []
-    for number, path in enumerate(paths, start=1):
+    identities = [fingerprint(path, folder) for path in paths]
+    seen = [store.seen(programme.id, identity.sha256, reader) for identity in identities]
+    readings = read_files([(path, identity.name) for path, identity, known in zip(paths, identities, seen)
+                           if known is None], programme)
+    results = []
+    for number, (path, identity, known) in enumerate(zip(paths, identities, seen), start=1):
         if progress:
             print(f"\r  [{programme.id}] 读取 {number}/{len(paths)} {path.name[:40]:<40}", end="", file=sys.stderr, flush=True)
-        identity = fingerprint(path, folder)
-        seen = store.seen(programme.id, identity.sha256, reader)
-        if seen is not None:
-            results.append(FileResult(identity.name, "已读过", seen["kinds"], seen["rows_accepted"],
-                                      seen["rows_rejected"], seen["problems"], sha256=identity.sha256))
+        if known is not None:
+            results.append(FileResult(identity.name, "已读过", known["kinds"], known["rows_accepted"],
+                                      known["rows_rejected"], known["problems"], sha256=identity.sha256))
             continue
-        reading = read_file(path, programme, identity.name)
+        reading = next(readings)
         problems, records = reading.problems, reading.records
         rejected = rejected_rows(problems)
         with phase("store"):

@@ -24,3 +24,9 @@ def taken() -> dict[str, float]:
     found = dict(SECONDS)
     SECONDS.clear()
     return found
+
+
+def add(seconds: dict[str, float]) -> None:
+    """Add seconds measured elsewhere (in a child process) to the phases."""
+    for name, value in seconds.items():
+        SECONDS[name] += value

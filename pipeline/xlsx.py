@@ -21,6 +21,7 @@ import pandas as pd
 from pipeline.outputs import ZIP_TIME
 from pipeline.problems import column_letter
 
+CELL_LIMIT = 32_767                  # characters Excel holds in one cell
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHARE_SUFFIXES = ("率", "占比")
 EPOCH = pd.Timestamp("1899-12-30")
@@ -45,6 +46,8 @@ def _text_body(text: str) -> str:
     """A text cell after its reference: an inline string, quote-prefixed when it looks like a formula."""
     if not text.isprintable():                       # only then can it hold a control character
         text = _ILLEGAL.sub("", text)
+    if len(text) > CELL_LIMIT:
+        text = text[:CELL_LIMIT - 1] + "…"
     style = f' s="{QUOTED}"' if text.startswith(FORMULA_STARTS) else ""
     return f' t="inlineStr"{style}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 

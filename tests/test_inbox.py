@@ -124,11 +124,11 @@ def test_xlsm_is_read_like_xlsx(tmp_path):
     assert form.kind.name == "roster" and form.records[0][1]["姓名"] == "王芳"
 
 
-def test_links_in_the_inbox_are_not_followed(tmp_path):
+def test_links_in_the_inbox_are_listed_to_be_reported_but_not_followed(tmp_path):
     outside = tmp_path / "outside"
     write_xlsx(outside / "秘密.xlsx", {"表": [["工号"]]})
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "链接.xlsx").symlink_to(outside / "秘密.xlsx")
     (inbox / "链接目录").symlink_to(outside, target_is_directory=True)
-    assert list_files(inbox) == []
+    assert [p.name for p in list_files(inbox)] == ["链接.xlsx", "链接目录"]   # not 链接目录/秘密.xlsx

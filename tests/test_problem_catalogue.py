@@ -13,6 +13,7 @@ from pipeline.settings import programme_for
 from pipeline.store import Store
 from pipeline.validate import check_against_roster
 from schemas import all_kinds
+from tests import hostile
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, ROSTER_HEADERS, article, write_xlsx
 
 ROSTER = [ROSTER_HEADERS, ["JX001", "王芳", "一大队", "通讯员", "13812345678", None, None, dt.date(2026, 1, 1)]]
@@ -38,6 +39,12 @@ def encrypted_workbook(path):
     path.write_bytes(out.getvalue())
 
 
+def link_outside(path):
+    """A link in the inbox to a workbook outside it."""
+    outside = write_xlsx(path.parent.parent.parent / "outside" / "秘密.xlsx", {"名册": ROSTER})
+    path.symlink_to(outside)
+
+
 def articles(*rows) -> dict:
     return {"名册.xlsx": {"名册": ROSTER}, "11月.xlsx": {"一大队": [["2026年11月稿件"], ARTICLE_HEADERS, *rows]}}
 
@@ -56,6 +63,10 @@ FIXTURES = {
                           "网页.xls", "", None, ""),
     "E_FILE_ENCRYPTED": ("correspondents", {"加密.xlsx": encrypted_workbook}, "加密.xlsx", "", None, ""),
     "E_FILE_EMPTY": ("correspondents", {"空.xlsx": b""}, "空.xlsx", "", None, ""),
+    "E_FILE_UNSAFE": ("correspondents", {"实体.xlsx": hostile.entity_bomb()}, "实体.xlsx", "", None, ""),
+    "E_FILE_TOO_LARGE": ("correspondents", {"远.xlsx": hostile.far_apart_cells()}, "远.xlsx", "", None, ""),
+    "E_FILE_LINK": ("correspondents", {"链接.xlsx": link_outside}, "链接.xlsx", "", None, ""),
+    "E_SHEET_TOO_LARGE": ("correspondents", {"长.xlsx": hostile.too_many_rows()}, "长.xlsx", "表", None, ""),
     "E_CSV_ENCODING": ("correspondents", {"乱码.csv": b"\xff\xfe\xff\x00\x81"}, "乱码.csv", "", None, ""),
     "E_SHEET_HEADER": ("correspondents", articles(), "11月.xlsx", "一大队", 2, ""),
     "N_SHEET_UNKNOWN": ("correspondents", {"说明.xlsx": {"说明": [["填表说明"], ["每月5日前报送"]]}},
