@@ -16,7 +16,7 @@ YEAR   ?=
 TERM_ARG := $(if $(filter command line,$(origin TERM)),$(TERM))
 DATE   ?=
 
-.PHONY: help monthly evaluation templates sample bench clean test daily certificates system docs
+.PHONY: help monthly evaluation templates sample bench clean test daily certificates system docs rebuild-store
 
 help: ## 列出所有命令（本页）
 	@echo "用法: make <命令> [参数]"
@@ -54,6 +54,9 @@ sample: system $(STAMP) ## 重新生成示例收件箱 data/inbox/（固定随�
 docs: system $(STAMP) ## 重新生成 docs/ 里各种文件第1页的示例图片（README 引用）
 	@sh scripts/ensure-system.sh poppler-utils
 	@$(PYTHON) -m pipeline.sample_documents docs
+
+rebuild-store: system $(STAMP) ## 用数据库里存档的收件箱文件重建数据库（旧库保留为 .before-rebuild）
+	@$(RUN) rebuild-store
 
 bench: system $(STAMP) ## 性能基准（结果写入 data/out/bench/）
 	@$(RUN) bench

@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     certificates.add_argument("--period", help="月份，写作 2026-11（默认：上个月）")
     _common(certificates)
 
+    rebuild = commands.add_parser(
+        "rebuild-store", help="用存档重建数据库",
+        description="按数据库台账的顺序，把存档的每个收件箱文件重新读入一个新数据库，核对记录是否一致；"
+                    "旧数据库保留为 <数据库>.before-rebuild。")
+    _common(rebuild)
+
     commands.add_parser("bench", help="性能基准",
                         description="生成固定规模的测试数据并计时，结果写入 data/out/bench/。")
     return parser
@@ -270,6 +276,22 @@ def templates(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def rebuild_store(args: argparse.Namespace) -> int:
+    from pipeline.rebuild import CannotRebuild, rebuild_store as rebuild
+
+    settings = load_settings(args.settings)
+    with one_run_at_a_time(args.store):
+        try:
+            done = rebuild(args.store, settings)
+        except CannotRebuild as error:
+            raise SettingsError(str(error)) from None
+    print(f"数据库已重建：重新读入 {done.files} 个文件，{done.records} 条记录；"
+          + ("与原数据库完全一致。" if done.differences == 0
+             else f"与原数据库有 {done.differences} 条不同（读取规则或设置已更新）。")
+          + f"\n原数据库保留为 {done.backup}")
+    return EXIT_CLEAN
+
+
 def bench(args: argparse.Namespace) -> int:
     from pipeline import bench as benchmark
 
@@ -283,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handlers = {"monthly": monthly, "evaluation": evaluation, "daily": daily, "certificates": certificates,
-                "templates": templates, "bench": bench}
+                "templates": templates, "bench": bench, "rebuild-store": rebuild_store}
     try:
         return handlers[args.command](args)
     except SettingsError as error:

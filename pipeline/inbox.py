@@ -85,6 +85,7 @@ class InboxFile:
     name: str          # path relative to the programme folder, as the clerk knows it
     sha256: str
     size: int
+    content: bytes = field(default=b"", repr=False, compare=False)   # the bytes hashed, to archive
 
 
 @dataclass
@@ -159,7 +160,7 @@ def fingerprint(path: Path, folder: Path) -> InboxFile:
     never of what it points to)."""
     data = str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
     return InboxFile(path=path, name=path.relative_to(folder).as_posix(),
-                     sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+                     sha256=hashlib.sha256(data).hexdigest(), size=len(data), content=data)
 
 
 def read_sheets(path: Path) -> list[RawSheet]:

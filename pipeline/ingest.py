@@ -12,7 +12,7 @@ import resource
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -207,6 +207,8 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
     paths = list_files(folder) if folder.is_dir() else []
     identities = [fingerprint(path, folder) for path in paths]
     seen = [store.seen(programme.id, identity.sha256, reader) for identity in identities]
+    # Only the bytes of new files are kept, to be archived.
+    identities = [replace(i, content=b"") if known is not None else i for i, known in zip(identities, seen)]
     readings = read_files([(path, identity.name) for path, identity, known in zip(paths, identities, seen)
                            if known is None], programme)
     results = []
@@ -222,7 +224,8 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
         rejected = rejected_rows(problems)
         with phase("store"):
             change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
-                                    records, reading.keys, problems, rejected, now, reading.layout)
+                                    records, reading.keys, problems, rejected, now, reading.layout,
+                                    None if path.is_symlink() else identity.content)
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),
                                   sum(len(f) for f in records.values()), rejected, problems, change,

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS records (
     data          TEXT NOT NULL,         -- JSON: canonical header → value, dates as ISO text
     superseded_by INTEGER REFERENCES files(id)
 );
+CREATE TABLE IF NOT EXISTS archive (  -- every ingested file's bytes, by content: the store can be rebuilt
+    sha256        TEXT PRIMARY KEY,      -- from them, and a file deleted from the inbox keeps its history
+    size          INTEGER NOT NULL,
+    data          BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS file_columns (  -- a file's records of one kind column by column, loaded in one go
     file_id       INTEGER NOT NULL REFERENCES files(id),
     kind          TEXT NOT NULL,
@@ -159,6 +164,40 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def ledger(self) -> list[dict]:
+        """Every file entry in the order the files entered the store."""
+        rows = self.db.execute(
+            "SELECT id, programme, name, sha256, reader, size, first_seen, kinds, rows_accepted, rows_rejected,"
+            " problems, layout FROM files ORDER BY id").fetchall()
+        names = ["id", "programme", "name", "sha256", "reader", "size", "first_seen", "kinds", "rows_accepted",
+                 "rows_rejected", "problems", "layout"]
+        return [dict(zip(names, row)) for row in rows]
+
+    def archived(self, sha256: str) -> bytes | None:
+        """The bytes of an ingested file, by content hash; None when the store has no copy."""
+        row = self.db.execute("SELECT data FROM archive WHERE sha256 = ?", (sha256,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def record_rows(self) -> list[tuple]:
+        """Every record as (programme, kind, key, data, file name, sheet, row, name of the file that
+        superseded it or None), in a stable order: what a rebuilt store must give again."""
+        return self.db.execute(
+            "SELECT r.programme, r.kind, r.key, r.data, f.name, r.sheet, r.row, s.name FROM records r"
+            " JOIN files f ON f.id = r.file_id LEFT JOIN files s ON s.id = r.superseded_by"
+            " ORDER BY r.programme, r.kind, r.key, f.id, r.sheet, r.row").fetchall()
+
+    def copy_kept_tables(self, source: Path) -> None:
+        """Copy from another store what no inbox file can give again: 发文字号, pseudonym numbers, and
+        archived files (so that a rebuilt store can be rebuilt again)."""
+        self.db.execute("ATTACH DATABASE ? AS old", (str(source),))
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table in ("documents", "pseudonyms", "archive"):
+                self.db.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+            self.db.execute("COMMIT")
+        finally:
+            self.db.execute("DETACH DATABASE old")
+
     def seen(self, programme: str, sha256: str, reader: str) -> dict | None:
         """The ledger entry of a file with this content read by this reader, or None."""
         row = self.db.execute(
@@ -172,11 +211,14 @@ class Store:
     def add_file(self, programme: str, name: str, sha256: str, reader: str, size: int,
                  records: dict[str, pd.DataFrame], keys: dict[str, pd.Series],
                  problems: list[Problem], rows_rejected: int, now: dt.datetime,
-                 layout: dict[str, dict[str, str]] | None = None) -> Change:
-        """Store one file and its records in one transaction; returns what changed."""
+                 layout: dict[str, dict[str, str]] | None = None, content: bytes | None = None) -> Change:
+        """Store one file (its bytes in the archive) and its records in one transaction; returns what changed."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if content is not None:
+                db.execute("INSERT OR IGNORE INTO archive (sha256, size, data) VALUES (?, ?, ?)",
+                           (sha256, len(content), content))
             accepted = sum(len(frame) for frame in records.values())
             cursor = db.execute(
                 "INSERT INTO files (programme, name, sha256, reader, size, first_seen, kinds, rows_accepted,"
