@@ -160,8 +160,11 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
     from pipeline.monthly import render_documents
     from pipeline.store import Store
 
+    from pipeline.outputs import remove_leftovers
+
     runs = []
     with one_run_at_a_time(args.store), Store(args.store) as store:
+        remove_leftovers(args.out)
         now = dt.datetime.now().replace(microsecond=0)
         for programme, period in plans:
             runs.append(run(store, programme, period, now))

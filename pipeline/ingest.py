@@ -20,7 +20,7 @@ import pandas as pd
 from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
 from pipeline.problems import ERROR, Problem
 from pipeline.settings import Programme
-from pipeline import timing
+from pipeline import failpoints, timing
 from pipeline.timing import phase
 from pipeline.store import Change, Store
 from pipeline.validate import duplicate_key_problems, record_key, validate_form
@@ -84,6 +84,7 @@ def read_file(path: Path, programme: Programme, name: str) -> FileReading:
     problems: list[Problem] = []
     if path.is_symlink():
         return FileReading(problems=[Problem(programme.id, name, "E_FILE_LINK")])
+    failpoints.reached("read")
     try:
         with phase("read"):
             sheets = read_sheets(path)

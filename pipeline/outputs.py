@@ -9,10 +9,22 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from pipeline import failpoints
+
 # A fixed time for every zip entry, so the same content gives the same bytes.
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 # openpyxl stamps the save time into the workbook's properties; the same content must not differ.
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+TEMPORARY = ".*.part"          # the names write_atomically writes under before the rename
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Temporary files a killed run left under `folder` (never a finished output)."""
+    if folder.is_dir():
+        for leftover in folder.rglob(TEMPORARY):
+            leftover.unlink(missing_ok=True)
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
@@ -24,6 +36,7 @@ def write_atomically(path: Path, data: bytes) -> Path:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        failpoints.reached("output")
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

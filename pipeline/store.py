@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import failpoints
 from pipeline.problems import Problem
 
 SCHEMA_VERSION = 4
@@ -273,6 +274,7 @@ class Store:
                            "_row": [int(row) for row in frame["_row"]], **columns}
                 db.execute("INSERT INTO file_columns (file_id, kind, columns) VALUES (?, ?, ?)",
                            (file_id, kind, json.dumps(columns, ensure_ascii=False)))
+            failpoints.reached("store")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

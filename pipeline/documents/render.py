@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 import jinja2
 import weasyprint
 
+from pipeline import failpoints
 from pipeline.outputs import write_atomically
 from pipeline.settings import PROJ_ROOT
 
@@ -103,11 +104,16 @@ def render_all(jobs: list[PdfJob]) -> list[Path]:
     if notice and jobs:
         print(notice, file=sys.stderr)
     workers = min(len(jobs), os.cpu_count() or 1)
+    done = []
     if workers < 2:
-        done = [_write_job(job) for job in jobs]
+        for job in jobs:
+            done.append(_write_job(job))
+            failpoints.reached("render")
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            done = list(pool.map(_write_job, jobs))
+            for finished in pool.map(_write_job, jobs):
+                done.append(finished)
+                failpoints.reached("render")     # one PDF done, the others still being rendered
     RENDER_SECONDS.clear()
     RENDER_SECONDS.update(done)
     return [path for path, _ in done]
