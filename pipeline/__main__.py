@@ -14,6 +14,7 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline import clock
 from pipeline.settings import (DEFAULT_INBOX, DEFAULT_OUT, DEFAULT_SETTINGS, DEFAULT_STORE, SettingsError,
                                load_settings, programmes_in)
 
@@ -141,7 +142,7 @@ def month_asked(args: argparse.Namespace):
     from pipeline.rules.periods import month, previous_month
 
     try:
-        return month(args.period) if args.period else previous_month(dt.date.today())
+        return month(args.period) if args.period else previous_month(clock.today())
     except ValueError:
         raise SettingsError(f"月份“{args.period}”写法不对，应写作 2026-11。") from None
 
@@ -165,7 +166,7 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
     runs = []
     with one_run_at_a_time(args.store), Store(args.store) as store:
         remove_leftovers(args.out)
-        now = dt.datetime.now().replace(microsecond=0)
+        now = clock.now()
         for programme, period in plans:
             runs.append(run(store, programme, period, now))
         render_documents(runs)
@@ -195,7 +196,7 @@ def evaluation(args: argparse.Namespace) -> int:
     plans = [(programme, evaluation_period(programme, args.year, args.term)) for programme in inbox_programmes(args)]
     if not any(period for _, period in plans):
         raise SettingsError(f"收件箱中没有按学期考核的项目（学期“{args.term}”）。")
-    if all(period.start > dt.date.today() for _, period in plans if period):
+    if all(period.start > clock.today() for _, period in plans if period):
         raise SettingsError(f"考核期“{args.year or args.term}”尚未开始。")
     for programme, period in plans:
         if period is None:
