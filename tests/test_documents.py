@@ -2,9 +2,11 @@
 numbers, closing block, charts, embedded font subsets, no personal data, safe and reproducible rendering."""
 from __future__ import annotations
 
+import http.server
 import io
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pdfplumber
@@ -151,12 +153,14 @@ def test_no_informant_or_customer_personal_data_in_any_pdf(documents):
         assert not leaked, (name, sorted(leaked)[:5])
 
 
-HOSTILE = ['<img src="file:///etc/passwd">', "<script>alert(1)</script>", '<link rel="stylesheet" href="http://example.com/x.css">']
+HOSTILE = ['<img src="file:///etc/passwd">', "<script>alert(1)</script>", '<link rel="stylesheet" href="http://example.com/x.css">',
+           '<a rel="attachment" href="file:///etc/passwd">附件</a>']
 
 
 def test_a_hostile_cell_prints_as_text_and_fetches_nothing(tmp_path):
     roster = [["S1", "张三", HOSTILE[0], "组员", None, None, None, "2026-09-12"] + [None] * 4,
-              ["S2", "李四", HOSTILE[1], "组员", None, None, None, "2026-09-12"] + [None] * 4]
+              ["S2", "李四", HOSTILE[1], "组员", None, None, None, "2026-09-12"] + [None] * 4,
+              ["S3", "王五", HOSTILE[3], "组员", None, None, None, "2026-09-12"] + [None] * 4]
     write_xlsx(tmp_path / "inbox" / "teaching" / "名册.xlsx", {"名册": [ROSTER_HEADERS, *roster]})
     result = run_cli("monthly", "--period", "2026-11", "--inbox", str(tmp_path / "inbox"), "--out",
                      str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "x"))
@@ -164,6 +168,7 @@ def test_a_hostile_cell_prints_as_text_and_fetches_nothing(tmp_path):
     text = "".join(p[4] for p in pages_of(tmp_path / "out" / "teaching" / "2026-11" / "通报.pdf"))
     assert "<script>alert(1)</script>" in text and 'file:///etc/passwd' in text
     assert "root:" not in text
+    assert b"/EmbeddedFile" not in (tmp_path / "out" / "teaching" / "2026-11" / "通报.pdf").read_bytes()
 
 
 def test_the_url_fetcher_serves_only_the_projects_own_files():
@@ -175,6 +180,42 @@ def test_the_url_fetcher_serves_only_the_projects_own_files():
                            url_fetcher=fetcher)
     with pdfplumber.open(io.BytesIO(html.write_pdf())) as pdf:
         assert not pdf.pages[0].images and "root" not in pdf.pages[0].extract_text()
+
+
+class CountingHandler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):
+        CountingHandler.requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"secret-from-the-network")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_rendering_touches_no_local_file_and_no_network_not_even_for_attachments():
+    server = http.server.HTTPServer(("127.0.0.1", 0), CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    local = f"http://127.0.0.1:{server.server_port}"
+    try:
+        html = weasyprint.HTML(string=f"""<p>正文</p>
+            <img src="{local}/x.png"><img src="file:///etc/passwd">
+            <link rel="stylesheet" href="{local}/x.css"><link rel="stylesheet" href="file:///etc/passwd">
+            <a rel="attachment" href="{local}/secret.txt">附件一</a>
+            <a rel="attachment" href="file:///etc/passwd">附件二</a>
+            <div style="background: url({local}/bg.png)">背景</div>""", url_fetcher=ProjectOnlyFetcher())
+        data = html.write_pdf()
+    finally:
+        server.shutdown()
+    assert CountingHandler.requests == []
+    assert b"/EmbeddedFile" not in data and b"secret-from-the-network" not in data
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        text = pdf.pages[0].extract_text()
+        assert not pdf.pages[0].images and "root:" not in text and "附件一" in text
 
 
 def context_for(path: Path) -> dict:
