@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
+import pandas as pd
 import weasyprint
+from python_calamine import CalamineWorkbook
 
 from pipeline.__main__ import main
+from pipeline.rules.after_sales import district
 from pipeline.documents.render import (ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes, render_all, PdfJob,
                                        subsetting_notice)
 from tests.conftest import ROSTER_HEADERS, SAMPLE_INBOX, run_cli, write_xlsx
@@ -132,14 +135,20 @@ def test_the_certificates_are_a4_landscape_one_page_per_new_officer(documents):
     assert all("聘书" in text and "特发此证" in text for *_, text in pages)
 
 
-def personal_data() -> set[str]:
-    """Names, phones and ids of the community's informants and the after-sales customers in the sample."""
+def personal_data(programme: str | None = None) -> set[str]:
+    """Names, phones and ids of the community's informants and the after-sales customers in the sample
+    (of one of the two programmes, when named)."""
     found = set()
-    for _, row in raw_rows(SAMPLE_INBOX / "community" / "信息员名册.xlsx", 2):
-        found |= {str(row["编号"]), str(row["姓名"]), str(row["联系电话"])}
-    for path in (SAMPLE_INBOX / "after-sales").rglob("*服务任务监督卡.xlsx"):
-        for _, row in raw_rows(path, 2):
-            found |= {str(row[c]) for c in ("用户姓名", "联系电话", "用户地址") if row[c]}
+    if programme in (None, "community"):
+        for _, row in raw_rows(SAMPLE_INBOX / "community" / "信息员名册.xlsx", 2):
+            found |= {str(row["编号"]), str(row["姓名"]), str(row["联系电话"])}
+    if programme in (None, "after-sales"):
+        for path in (SAMPLE_INBOX / "after-sales").rglob("*服务任务监督卡.xlsx"):
+            for _, row in raw_rows(path, 2):
+                found |= {str(row[c]) for c in ("用户姓名", "联系电话") if row[c]}
+                address = str(row["用户地址"] or "").strip()
+                if address and address != district(pd.Series([address]))[0]:    # more than the district shown
+                    found.add(address)
     return {value for value in found if len(value) >= 2 and value != "None"}
 
 
@@ -151,6 +160,35 @@ def test_no_informant_or_customer_personal_data_in_any_pdf(documents):
         leaked = {s for s in secrets if (re.search(rf"(?<![0-9]){re.escape(s)}(?![0-9])", text) if s.isdigit()
                                           else s in text)}
         assert not leaked, (name, sorted(leaked)[:5])
+
+
+RESTRICTED = {"名册对照.xlsx", "校验报告.xlsx"}     # the office's key to pseudonyms; clerks' own cells quoted back
+
+
+def workbook_text(path: Path) -> str:
+    book = CalamineWorkbook.from_path(str(path))
+    return "\n".join("\n".join("" if cell is None else str(cell) for cell in row)
+                     for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python())
+
+
+def test_no_informant_or_customer_personal_data_in_any_leader_facing_workbook(documents, sample_run):
+    secrets = {programme: personal_data(programme) for programme in ("community", "after-sales")}
+    folders = [sample_run["out"], documents["teaching/聘任证书"].parents[2]]
+    workbooks = [(folder, p) for folder in folders for p in sorted(folder.rglob("*.xlsx"))
+                 if p.name not in RESTRICTED and "退回" not in p.parts]
+    assert {p.name for _, p in workbooks} >= {"统计表.xlsx", "评优.xlsx", "对账单.xlsx"}
+    checked = 0
+    for folder, path in workbooks:
+        programme = path.relative_to(folder).parts[0]
+        if programme not in secrets:
+            continue
+        checked += 1
+        text = workbook_text(path)
+        leaked = {s for s in secrets[programme] if (re.search(rf"(?<![0-9]){re.escape(s)}(?![0-9])", text)
+                                                      if s.isdigit() else s in text)}
+        assert not leaked, (str(path), sorted(leaked)[:5])
+    assert checked >= 4
+    assert "信息员07" in workbook_text(sample_run["out"] / "community" / "2026-11" / "统计表.xlsx")
 
 
 HOSTILE = ['<img src="file:///etc/passwd">', "<script>alert(1)</script>", '<link rel="stylesheet" href="http://example.com/x.css">',
@@ -316,3 +354,21 @@ def test_docs_holds_a_current_picture_of_each_sample_document():
 def test_every_monthly_bulletin_has_its_statistics_table(documents, name, caption):
     text = "".join(p[4] for p in pages_of(documents[name]))
     assert re.search(rf"表[0-9]+{re.escape(caption)}", text)
+
+
+def test_no_workbook_of_the_sample_run_holds_a_formula_or_a_link(documents, sample_run, tmp_path):
+    import zipfile
+
+    assert main(["templates", "--out", str(tmp_path), "--inbox", str(sample_run["inbox"])]) == 0
+    folders = [sample_run["out"], documents["teaching/聘任证书"].parents[2], tmp_path]
+    workbooks = [p for folder in folders for p in sorted(folder.rglob("*.xlsx"))]
+    assert {"统计表.xlsx", "校验报告.xlsx", "名册对照.xlsx", "评优.xlsx", "对账单.xlsx"} <= {p.name for p in workbooks}
+    assert any("退回" in p.parts for p in workbooks) and any("templates" in p.parts for p in workbooks)
+    for path in workbooks:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    xml = archive.read(name)
+                    assert not re.search(rb"<(\w+:)?f[ >/]", xml), f"{path} {name}"
+                    assert b"<hyperlink" not in xml, f"{path} {name}"
+            assert not any("externalLink" in name for name in archive.namelist()), path
