@@ -126,14 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def one_run_at_a_time(store: Path):
-    """Holds a lock beside the store; a second run waits for the first, saying so."""
+    """Holds a lock beside the store; a second run waits for the first, saying so. A POSIX record lock
+    (lockf): it belongs to this process alone, so worker processes forked from it never hold it, and it
+    goes when the process does, however it ends."""
     store.parent.mkdir(parents=True, exist_ok=True)
     with open(store.with_name(store.name + ".lock"), "w") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("另一次运行正在进行，等待它结束……", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print("另一次运行正在进行，等待它结束……", file=sys.stderr, flush=True)
+            fcntl.lockf(handle, fcntl.LOCK_EX)
         yield
 
 

@@ -64,14 +64,14 @@ def test_a_second_run_waits_for_the_first_saying_so_and_the_store_stays_whole(tm
     shutil.copytree(SAMPLE_INBOX / "correspondents", tmp_path / "inbox" / "correspondents")
     store = tmp_path / "store.sqlite"
     with open(tmp_path / "store.sqlite.lock", "w") as lock:      # a first run holds the lock
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.lockf(lock, fcntl.LOCK_EX)
         second = subprocess.Popen([PYTHON, "-m", "pipeline", "monthly", "--period", "2026-11", "--inbox",
                                    str(tmp_path / "inbox"), "--out", str(tmp_path / "out"), "--store", str(store)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJ_ROOT)
         ready, _, _ = select.select([second.stderr], [], [], 60)
         assert ready and "另一次运行正在进行" in second.stderr.readline()
         assert second.poll() is None and not (tmp_path / "out").exists()     # waiting, nothing written
-        fcntl.flock(lock, fcntl.LOCK_UN)
+        fcntl.lockf(lock, fcntl.LOCK_UN)
     out, err = second.communicate(timeout=300)
     assert second.returncode in (0, 1), err
     assert (tmp_path / "out" / "correspondents" / "2026-11" / "通报.pdf").is_file()
