@@ -31,7 +31,7 @@ MAX_ENTRIES = 10_000
 MAX_UNPACKED_BYTES = 2 << 30
 MAX_RATIO = 250                  # unpacked / packed, for an entry of more than RATIO_FLOOR bytes unpacked
 RATIO_FLOOR = 1 << 20
-XML_HEAD_BYTES = 16_384          # a DOCTYPE (entity definitions) can only come before the root element
+XML_HEAD_BYTES = 1 << 20         # a DOCTYPE (entity definitions) can only come before the root element
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 _ILLEGAL_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
@@ -73,8 +73,34 @@ def check_package(data: bytes) -> None:
                 head = part.read(XML_HEAD_BYTES)
         except Exception:  # a broken part: the reader reports the file as unreadable
             return
-        if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+        if not _plain_prolog(head):
             raise UnreadableFile("E_FILE_UNSAFE")
+
+
+def _plain_prolog(head: bytes) -> bool:
+    """Whether an XML part reaches its root element through nothing but the XML declaration,
+    processing instructions, comments and white space (no DOCTYPE, so no entity can be defined) within
+    its first XML_HEAD_BYTES."""
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            head = head[2:].decode(encoding, errors="ignore").encode("utf-8")
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    at = 0
+    while True:
+        while at < len(head) and head[at:at + 1].isspace():
+            at += 1
+        if head.startswith(b"<?", at):
+            end = head.find(b"?>", at)
+            at = end + 2
+        elif head.startswith(b"<!--", at):
+            end = head.find(b"-->", at)
+            at = end + 3
+        elif at >= len(head):
+            return len(head) < XML_HEAD_BYTES    # a part of nothing but a prolog; or undecided: refused
+        else:
+            return head.startswith(b"<", at) and not head.startswith(b"<!", at)
+        if end < 0:
+            return False                         # a prolog longer than anything Excel writes
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,19 @@ def test_a_csv_sent_back_keeps_formula_like_text_as_text_and_drops_control_chara
     assert not re.search(rb"<(\w+:)?f[ >/]", xml) and b"=1+1" in xml
     sheet = openpyxl.load_workbook(copy).active
     assert sheet["D2"].value == "=1+1" and sheet["D3"].value == "标题"
+
+
+@pytest.mark.parametrize("prolog", [
+    "<!-- " + "填充" * 20_000 + " -->",                 # the DOCTYPE pushed far from the start
+    "<?pi x?>\n<!-- a -->\n",
+])
+def test_an_entity_definition_behind_a_long_prolog_is_refused_too(tmp_path, prolog):
+    from pipeline.inbox import UnreadableFile, read_sheets
+
+    xml = hostile.sheet(f'<row r="1">{hostile.cell("A1", "&lol1;")}</row>',
+                        prolog + '<!DOCTYPE worksheet [<!ENTITY lol1 "lol">]>')
+    path = tmp_path / "实体.xlsx"
+    path.write_bytes(hostile.package(xml))
+    with pytest.raises(UnreadableFile) as refused:
+        read_sheets(path)
+    assert refused.value.code == "E_FILE_UNSAFE"
