@@ -24,7 +24,7 @@ from pipeline.problems import ERROR, Problem
 from pipeline.settings import Programme
 from pipeline import failpoints, timing
 from pipeline.timing import phase
-from pipeline.store import Change, Store
+from pipeline.store import Change, Encoded, Store, encode_records
 from pipeline.validate import duplicate_key_problems, record_key, validate_form
 from schemas import all_kinds
 
@@ -79,6 +79,7 @@ class FileReading:
     keys: dict[str, pd.Series] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     layout: dict[str, dict[str, str]] = field(default_factory=dict)
+    encoded: dict[str, Encoded] = field(default_factory=dict)     # the records' text for the store
 
 
 def read_file(path: Path, programme: Programme, name: str) -> FileReading:
@@ -160,6 +161,8 @@ def _child(connection, parent: int, path: Path, programme: Programme, name: str)
         faulthandler.disable()
         timing.taken()
         reading = read_file(path, programme, name)
+        with phase("store"):
+            reading.encoded = {kind: encode_records(frame) for kind, frame in reading.records.items()}
         connection.send(("ok", reading, timing.taken()))
     except MemoryError:
         connection.send(("too large", None, {}))
@@ -170,9 +173,19 @@ def _child(connection, parent: int, path: Path, programme: Programme, name: str)
         os._exit(0)
 
 
+def _warm_up() -> None:
+    """Import, once in the parent, what validation imports on first use (pandera's backends), so that
+    each forked reader finds it loaded instead of importing it again."""
+    import pandera.pandas as pa
+
+    pa.DataFrameSchema({"x": pa.Column(int)}).validate(pd.DataFrame({"x": [1]}))
+
+
 def read_files(jobs: list[tuple[Path, str]], programme: Programme):
     """FileReading of each (path, name), in order, each read in a child process of its own (READERS at
     a time). A child that dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE for its file."""
+    if jobs:
+        _warm_up()
     context = multiprocessing.get_context("fork")
     running: dict[int, tuple] = {}
     done: dict[int, FileReading] = {}
@@ -242,7 +255,7 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
         with phase("store"):
             change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
                                     records, reading.keys, problems, rejected, now, reading.layout,
-                                    None if path.is_symlink() else identity.content)
+                                    None if path.is_symlink() else identity.content, reading.encoded)
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),
                                   sum(len(f) for f in records.values()), rejected, problems, change,

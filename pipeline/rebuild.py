@@ -65,7 +65,7 @@ def replay(old: Store, new: Store, settings: dict, scratch: Path) -> int:
         reading = next(readings[programme.id])
         new.add_file(programme.id, entry["name"], entry["sha256"], reader_of(programme), entry["size"],
                      reading.records, reading.keys, reading.problems, rejected_rows(reading.problems), now,
-                     reading.layout, path.read_bytes())
+                     reading.layout, path.read_bytes(), reading.encoded)
     return len(entries)
 
 

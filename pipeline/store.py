@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS archive (  -- every ingested file's bytes, by content
 CREATE TABLE IF NOT EXISTS file_columns (  -- a file's records of one kind column by column, loaded in one go
     file_id       INTEGER NOT NULL REFERENCES files(id),
     kind          TEXT NOT NULL,
-    columns       TEXT NOT NULL,         -- JSON: {"_id": [record ids], "_sheet": [...], "_row": [...], header: [...]}
+    first_id      INTEGER NOT NULL,      -- the records' ids run from here, in the columns' order
+    columns       TEXT NOT NULL,         -- JSON: {"_sheet": [...], "_row": [...], header: [...]}
     PRIMARY KEY (file_id, kind)
 );
 CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
@@ -123,6 +124,21 @@ def _record_json(columns: dict[str, list[object]]) -> list[str]:
     """Each record as canonical JSON text: sorted keys, dates as ISO text."""
     names = list(columns)
     return [json.dumps(dict(zip(names, row)), ensure_ascii=False) for row in zip(*columns.values())]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A frame of records as the store keeps them: each record's JSON, and all of them column-wise."""
+
+    records: list[str]
+    columns: str
+
+
+def encode_records(frame: pd.DataFrame) -> Encoded:
+    """The store's text of a frame of records (pure: done where the file is read, in parallel)."""
+    columns = _json_columns(frame)
+    origin = {"_sheet": frame["_sheet"].tolist(), "_row": [int(row) for row in frame["_row"]]}
+    return Encoded(_record_json(columns), json.dumps({**origin, **columns}, ensure_ascii=False))
 
 
 def _json_value(value: object) -> object:
@@ -212,8 +228,10 @@ class Store:
     def add_file(self, programme: str, name: str, sha256: str, reader: str, size: int,
                  records: dict[str, pd.DataFrame], keys: dict[str, pd.Series],
                  problems: list[Problem], rows_rejected: int, now: dt.datetime,
-                 layout: dict[str, dict[str, str]] | None = None, content: bytes | None = None) -> Change:
-        """Store one file (its bytes in the archive) and its records in one transaction; returns what changed."""
+                 layout: dict[str, dict[str, str]] | None = None, content: bytes | None = None,
+                 encoded: dict[str, Encoded] | None = None) -> Change:
+        """Store one file (its bytes in the archive) and its records in one transaction; returns what changed.
+        `encoded` is the records' text when already made (encode_records)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -245,8 +263,8 @@ class Store:
             replaced_keys = []
             for kind, frame in records.items():
                 kind_keys = [str(key) for key in keys[kind]]
-                columns = _json_columns(frame)
-                datas = _record_json(columns)
+                text = encoded[kind] if encoded and kind in encoded else encode_records(frame)
+                datas = text.records
                 current = self._current_data(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
                 payload = []
                 for key, data, sheet, row in zip(kind_keys, datas, frame["_sheet"], frame["_row"]):
@@ -270,10 +288,8 @@ class Store:
                 db.executemany(
                     "INSERT INTO records (id, file_id, programme, kind, key, sheet, row, data)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(first + n, *row) for n, row in enumerate(payload)])
-                columns = {"_id": list(range(first, first + len(payload))), "_sheet": frame["_sheet"].tolist(),
-                           "_row": [int(row) for row in frame["_row"]], **columns}
-                db.execute("INSERT INTO file_columns (file_id, kind, columns) VALUES (?, ?, ?)",
-                           (file_id, kind, json.dumps(columns, ensure_ascii=False)))
+                db.execute("INSERT INTO file_columns (file_id, kind, first_id, columns) VALUES (?, ?, ?, ?)",
+                           (file_id, kind, first, text.columns))
             failpoints.reached("store")
             db.execute("COMMIT")
         except BaseException:
@@ -321,10 +337,12 @@ class Store:
 
     def _file_records(self, file_id: int, kind: str) -> pd.DataFrame:
         """All records of a kind a file brought, from its column-wise copy when it has one."""
-        row = self.db.execute("SELECT columns FROM file_columns WHERE file_id = ? AND kind = ?",
+        row = self.db.execute("SELECT first_id, columns FROM file_columns WHERE file_id = ? AND kind = ?",
                               (file_id, kind)).fetchone()
         if row is not None:
-            return pd.DataFrame(json.loads(row[0]))
+            frame = pd.DataFrame(json.loads(row[1]))
+            frame.insert(0, "_id", range(row[0], row[0] + len(frame)))
+            return frame
         # A file stored before column-wise copies were kept: from its records, one by one.
         rows = self.db.execute("SELECT id, sheet, row, data FROM records WHERE file_id = ? AND kind = ? ORDER BY id",
                                (file_id, kind)).fetchall()
