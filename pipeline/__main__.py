@@ -171,7 +171,7 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
         now = clock.now()
         for programme, period in plans:
             runs.append(run(store, programme, period, now))
-        render_documents(runs)
+        render_documents(runs, store)
         if remember is not None:
             remember(store, runs)
     print(summary(runs, label, what))

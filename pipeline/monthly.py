@@ -41,6 +41,8 @@ class ProgrammeRun:
     written: list[Path] = field(default_factory=list)
     # PDFs still to render: a run renders all its documents together, in parallel (render_all).
     pdf_jobs: list[PdfJob] = field(default_factory=list)
+    copy_jobs: list["CopyJob"] = field(default_factory=list)    # annotated copies still to make, likewise
+    returned_folder: Path | None = None    # its 退回/ folder, cleared of stale copies once they are made
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)
     # Problems found over the stored records (roster references), for a rerun that reuses the outputs.
@@ -85,11 +87,29 @@ def returned_name(name: str) -> str:
     return path.as_posix() if path.suffix.lower() in {".xlsx", ".xlsm"} else path.with_suffix(".xlsx").as_posix()
 
 
-def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult],
-                          store: Store | None = None) -> list[Path]:
-    """For each file with cell or sheet problems, the clerk's workbook annotated, in 退回/; stale copies go.
-    A copy already written from the same file and the same problems is left as it is."""
-    written = []
+@dataclass(frozen=True)
+class CopyJob:
+    """An annotated copy to make (in a worker process, beside the PDFs): the clerk's file, where the
+    copy goes, the problems to mark, and the fingerprint it is made from."""
+
+    source: Path
+    path: Path
+    problems: tuple[Problem, ...]
+    inputs: str
+
+    def make(self) -> Path | None:
+        try:
+            book = editable_copy(self.source)
+        except (UnreadableFile, OSError):
+            return None
+        return write_atomically(self.path, annotated_bytes(book, list(self.problems)))
+
+
+def returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult], store: Store | None = None
+                    ) -> tuple[list[Path], list[CopyJob]]:
+    """For each file with cell or sheet problems, its annotated copy in 退回/: those already written
+    from the same file and the same problems (kept as they are), and the jobs for the others."""
+    kept, jobs = [], []
     for result in files:
         located = [p for p in result.problems if p.severity == ERROR and p.sheet]
         if not located:
@@ -98,19 +118,31 @@ def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResu
         inputs = hashlib.sha256(json.dumps([code_fingerprint(), result.sha256, [p.to_json() for p in located]],
                                            ensure_ascii=False, sort_keys=True).encode()).hexdigest()
         if store is not None and target.is_file() and store.returned_inputs(str(target)) == inputs:
-            written.append(target)
-            continue
-        try:
-            book = editable_copy(inbox_folder / result.name)
-        except (UnreadableFile, OSError):
-            continue
-        written.append(write_atomically(target, annotated_bytes(book, located)))
-        if store is not None:
-            store.keep_returned(str(target), inputs)
+            kept.append(target)
+        else:
+            jobs.append(CopyJob(inbox_folder / result.name, target, tuple(located), inputs))
+    return kept, jobs
+
+
+def remove_stale_copies(folder: Path, current: list[Path]) -> None:
+    """Copies in 退回/ of files that no longer have problems (or are gone)."""
     if folder.is_dir():
         for old in folder.rglob("*"):
-            if old.is_file() and old not in written:
+            if old.is_file() and old not in current:
                 old.unlink()
+
+
+def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult],
+                          store: Store | None = None) -> list[Path]:
+    """The annotated copies of 退回/, made here and now (a run makes them in parallel: render_documents);
+    stale copies go."""
+    written, jobs = returned_copies(inbox_folder, folder, files, store)
+    for job in jobs:
+        if job.make() is not None:
+            written.append(job.path)
+            if store is not None:
+                store.keep_returned(str(job.path), job.inputs)
+    remove_stale_copies(folder, written)
     return written
 
 
@@ -223,14 +255,23 @@ def confidential_outputs(store: Store, programme: Programme, records: dict[str, 
     return with_pseudonyms(figures, names), [key]
 
 
-def render_documents(runs: list[ProgrammeRun]) -> None:
-    """Render the PDFs every run left pending, all together; each path joins its run's written files."""
-    jobs = [(run, job) for run in runs for job in run.pdf_jobs]
+def render_documents(runs: list[ProgrammeRun], store: Store | None = None) -> None:
+    """Make the PDFs and annotated copies every run left pending, all together and in parallel; each
+    path joins its run's written files; stale copies in 退回/ go."""
+    # Copies first: the copy of a big workbook takes longer than any PDF.
+    jobs = [(run, job) for run in runs for job in run.copy_jobs] + [(run, job) for run in runs for job in run.pdf_jobs]
     with phase("render"):
-        rendered = render_all([job for _, job in jobs])
-    for (run, _), path in zip(jobs, rendered):
+        made = render_all([job for _, job in jobs])
+    for (run, job), path in zip(jobs, made):
+        if path is None:
+            continue
         run.written.append(path)
-        run.pdf_jobs = []
+        if isinstance(job, CopyJob) and store is not None:
+            store.keep_returned(str(path), job.inputs)
+    for run in runs:
+        if run.returned_folder is not None:
+            remove_stale_copies(run.returned_folder, run.written)
+        run.pdf_jobs, run.copy_jobs = [], []
 
 
 def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
@@ -264,7 +305,9 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         result.written.append(write_workbook(folder / "校验报告.xlsx",
                                              {"校验报告": validation_report(result.problems)},
                                              title=f"{programme.title}{period.label}校验报告"))
-        result.written += write_returned_copies(inbox / programme.id, folder / "退回", files, store)
+        kept, result.copy_jobs = returned_copies(inbox / programme.id, folder / "退回", files, store)
+        result.written += kept
+        result.returned_folder = folder / "退回"
     with phase("compute"):
         result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
             programme, period, counts, files, result.problems, figures,

@@ -77,9 +77,10 @@ class PdfJob:
 RENDER_SECONDS: dict[Path, float] = {}
 
 
-def _write_job(job: PdfJob) -> tuple[Path, float]:
+def _write_job(job) -> tuple[Path | None, float]:
+    """Make one job: a PdfJob, or any job with a make() giving its path (None when it could not)."""
     start = time.perf_counter()
-    path = write_pdf(job.path, job.template, job.context)
+    path = write_pdf(job.path, job.template, job.context) if isinstance(job, PdfJob) else job.make()
     return path, time.perf_counter() - start
 
 
@@ -98,10 +99,11 @@ def subsetting_notice(available: bool) -> str | None:
             "请运行 make system，或 apt-get install libharfbuzz-subset0。")
 
 
-def render_all(jobs: list[PdfJob]) -> list[Path]:
-    """Render every PDF of a run, in parallel on the cores there are (the bytes do not depend on it)."""
+def render_all(jobs: list) -> list[Path | None]:
+    """Render every PDF of a run (and make its other jobs, such as annotated copies), in parallel on the
+    cores there are (the bytes do not depend on it)."""
     notice = subsetting_notice(harfbuzz_subsetting())
-    if notice and jobs:
+    if notice and any(isinstance(job, PdfJob) for job in jobs):
         print(notice, file=sys.stderr)
     workers = min(len(jobs), os.cpu_count() or 1)
     done = []
@@ -115,5 +117,5 @@ def render_all(jobs: list[PdfJob]) -> list[Path]:
                 done.append(finished)
                 failpoints.reached("render")     # one PDF done, the others still being rendered
     RENDER_SECONDS.clear()
-    RENDER_SECONDS.update(done)
+    RENDER_SECONDS.update((path, seconds) for path, seconds in done if path is not None)
     return [path for path, _ in done]
