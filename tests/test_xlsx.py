@@ -58,3 +58,35 @@ def test_a_sheet_longer_than_one_chunk_keeps_every_row_in_place(tmp_path):
     back = pd.read_excel(path, engine="calamine")
     assert len(back) == rows and back["编号"].tolist() == frame["编号"].tolist()
     assert back["数"].tolist() == list(range(rows))
+
+
+def test_crc32_combine_agrees_with_zlib():
+    import os
+    import zlib
+
+    from pipeline.xlsx import crc32_combine
+
+    for first, second in [(b"", b"x"), (b"abc", b""), (os.urandom(999), os.urandom(70_001))]:
+        assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == zlib.crc32(first + second)
+
+
+def test_a_big_workbook_deflated_in_two_processes_is_the_same_bytes_and_reads_back():
+    import io
+    import zipfile
+
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    from pipeline.xlsx import workbook_bytes
+
+    rows = 65_000
+    big = pd.DataFrame({"工单号": [f"GD{i:06d}" for i in range(rows)], "金额": [i / 4 for i in range(rows)],
+                        "完工时间": pd.date_range("2026-11-01 08:00", periods=rows, freq="min")})
+    sheets = {"工单": big, "空": pd.DataFrame(columns=["甲"]), "小": big.head(3)}
+    together = workbook_bytes(sheets, parallel=False)
+    assert workbook_bytes(sheets, parallel=True) == together
+    assert zipfile.ZipFile(io.BytesIO(together)).testzip() is None
+    book = CalamineWorkbook.from_filelike(io.BytesIO(together))
+    read = book.get_sheet_by_name("工单").to_python()
+    assert len(read) == rows + 1 and read[-1][0] == f"GD{rows - 1:06d}" and read[-1][1] == (rows - 1) / 4
+    assert book.get_sheet_by_name("空").to_python() == [["甲"]]
