@@ -237,7 +237,10 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
     paths = list_files(folder) if folder.is_dir() else []
     identities = [fingerprint(path, folder) for path in paths]
     seen = [store.seen(programme.id, identity.sha256, reader) for identity in identities]
-    # Only the bytes of new files are kept, to be archived.
+    for path, identity, known in zip(paths, identities, seen):
+        if known is not None and not path.is_symlink():
+            store.keep_archived(identity.sha256, identity.content)
+    # Only the bytes of new files are kept, to be archived with their records.
     identities = [replace(i, content=b"") if known is not None else i for i, known in zip(identities, seen)]
     readings = read_files([(path, identity.name) for path, identity, known in zip(paths, identities, seen)
                            if known is None], programme)

@@ -195,6 +195,12 @@ class Store:
         row = self.db.execute("SELECT data FROM archive WHERE sha256 = ?", (sha256,)).fetchone()
         return bytes(row[0]) if row else None
 
+    def keep_archived(self, sha256: str, content: bytes) -> None:
+        """Archive a file's bytes if the store has no copy yet (a file stored before copies were kept)."""
+        if self.db.execute("SELECT 1 FROM archive WHERE sha256 = ?", (sha256,)).fetchone() is None:
+            self.db.execute("INSERT OR IGNORE INTO archive (sha256, size, data) VALUES (?, ?, ?)",
+                            (sha256, len(content), content))
+
     def record_rows(self) -> list[tuple]:
         """Every record as (programme, kind, key, data, file name, sheet, row, name of the file that
         superseded it or None), in a stable order: what a rebuilt store must give again."""

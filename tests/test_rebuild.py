@@ -60,3 +60,13 @@ def test_a_store_without_a_copy_of_a_file_is_not_rebuilt_and_stays_as_it_was(tmp
 def state(path):
     with sqlite3.connect(path) as db:
         return [db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in ("files", "records", "archive")]
+
+
+def test_a_file_still_in_the_inbox_is_archived_again_when_its_copy_is_missing(tmp_path):
+    shutil.copytree(SAMPLE_INBOX / "correspondents", tmp_path / "inbox" / "correspondents")
+    assert monthly(tmp_path, "out").returncode in (0, 1)
+    with sqlite3.connect(tmp_path / "store.sqlite") as db:
+        db.execute("DELETE FROM archive")
+    assert monthly(tmp_path, "out").returncode in (0, 1)       # nothing new: every file already read
+    result = run_cli("rebuild-store", "--store", str(tmp_path / "store.sqlite"))
+    assert result.returncode == 0 and "完全一致" in result.stdout, result.stderr
