@@ -18,6 +18,7 @@ from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
 from pipeline.problems import column_letter
+from pipeline.xlsx import ILLEGAL_XML
 from schemas import FormKind
 
 EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
@@ -33,7 +34,6 @@ MAX_RATIO = 250                  # unpacked / packed, for an entry of more than 
 RATIO_FLOOR = 1 << 20
 XML_HEAD_BYTES = 1 << 20         # a DOCTYPE (entity definitions) can only come before the root element
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
-_ILLEGAL_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 
 _HEADER_NOISE = re.compile(r"[\s*＊]+|[（(](必填|选填|必选|可选)[)）]")
@@ -235,7 +235,7 @@ def editable_copy(path: Path) -> Workbook:
     for sheet in read_sheets(path):
         target = book.create_sheet(sheet.name[:31])
         for row in sheet.rows:
-            target.append([_ILLEGAL_IN_XML.sub("", cell) or None if isinstance(cell, str) else cell for cell in row])
+            target.append([ILLEGAL_XML.sub("", cell) or None if isinstance(cell, str) else cell for cell in row])
         for row in target.iter_rows():
             for cell in row:
                 if cell.data_type == "f":           # a text the clerk typed, not a formula we would write

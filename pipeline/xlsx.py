@@ -31,7 +31,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHARE_SUFFIXES = ("率", "占比")
 EPOCH = pd.Timestamp("1899-12-30")
 # Characters XML 1.0 does not allow; a clerk's cell may hold them.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Styles (cellXfs): 0 plain, 1 header, 2 date, 3 date-time, 4 percentage, 5 text that looks like a formula.
 PLAIN, HEADER, DATE, MOMENT, SHARE, QUOTED = range(6)
 
@@ -50,7 +50,7 @@ STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 def _text_body(text: str) -> str:
     """A text cell after its reference: an inline string, quote-prefixed when it looks like a formula."""
     if not text.isprintable():                       # only then can it hold a control character
-        text = _ILLEGAL.sub("", text)
+        text = ILLEGAL_XML.sub("", text)
     if len(text) > CELL_LIMIT:
         text = text[:CELL_LIMIT - 1] + "…"
     style = f' s="{QUOTED}"' if text.startswith(FORMULA_STARTS) else ""
@@ -136,7 +136,7 @@ def sheet_head(frame: pd.DataFrame) -> str:
     columns = [str(c) for c in frame.columns]
     letters = [column_letter(i) for i in range(len(columns))]
     header = "".join(f'<c r="{letter}1" t="inlineStr" s="{HEADER}"><is><t xml:space="preserve">'
-                     f'{escape(_ILLEGAL.sub("", name))}</t></is></c>' for letter, name in zip(letters, columns))
+                     f'{escape(ILLEGAL_XML.sub("", name))}</t></is></c>' for letter, name in zip(letters, columns))
     widths = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{column_width(name, frame.iloc[:200, i].tolist())}"'
                      f' customWidth="1"/>' for i, name in enumerate(columns))
     cols = f"<cols>{widths}</cols>" if columns else ""
@@ -320,25 +320,15 @@ def _gf2_square(matrix: list[int]) -> list[int]:
 
 def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     """The CRC-32 of A+B from those of A and B and the length of B (zlib's crc32_combine, which
-    Python's zlib does not offer)."""
-    if length2 == 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]      # the operator for one zero bit
-    even = _gf2_square(odd)
-    odd = _gf2_square(even)
-    while True:
-        even = _gf2_square(odd)
+    Python's zlib does not offer): crc1 is carried through length2 zero bytes, then joined with crc2."""
+    operator = [0xEDB88320] + [1 << n for n in range(31)]      # the CRC of one more zero bit
+    for _ in range(3):
+        operator = _gf2_square(operator)                       # … of one more zero byte
+    while length2:
         if length2 & 1:
-            crc1 = _gf2_times(even, crc1)
+            crc1 = _gf2_times(operator, crc1)
         length2 >>= 1
-        if not length2:
-            break
-        odd = _gf2_square(even)
-        if length2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
+        operator = _gf2_square(operator)
     return crc1 ^ crc2
 
 

@@ -94,6 +94,16 @@ def run_cli(*args: str, cwd: Path | None = None):
     return subprocess.run([PYTHON, "-m", "pipeline", *args], capture_output=True, text=True, cwd=cwd or PROJ_ROOT)
 
 
+def sheets_with_formulas(path: Path) -> list[str]:
+    """The worksheet parts of an .xlsx whose XML holds a formula (an <f> element)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return [name for name in archive.namelist() if name.startswith("xl/worksheets/") and name.endswith(".xml")
+                and re.search(rb"<(\w+:)?f[ >/]", archive.read(name))]
+
+
 def read_sheet(path: Path, sheet: str):
     """One sheet of a workbook the pipeline wrote, as a DataFrame."""
     import warnings
