@@ -259,6 +259,7 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
             change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
                                     records, reading.keys, problems, rejected, now, reading.layout,
                                     None if path.is_symlink() else identity.content, reading.encoded)
+        identities[number - 1] = None     # its bytes are archived: let them go
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),
                                   sum(len(f) for f in records.values()), rejected, problems, change,
