@@ -132,20 +132,6 @@ def remove_stale_copies(folder: Path, current: list[Path]) -> None:
                 old.unlink()
 
 
-def write_returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult],
-                          store: Store | None = None) -> list[Path]:
-    """The annotated copies of 退回/, made here and now (a run makes them in parallel: render_documents);
-    stale copies go."""
-    written, jobs = returned_copies(inbox_folder, folder, files, store)
-    for job in jobs:
-        if job.make() is not None:
-            written.append(job.path)
-            if store is not None:
-                store.keep_returned(str(job.path), job.inputs)
-    remove_stale_copies(folder, written)
-    return written
-
-
 def attach_problems(problems: list[Problem], files: list[FileResult]) -> list[Problem]:
     """Add each problem to the result of its file (counting its row as sent back); returns the rest."""
     by_name = {f.name: f for f in files}

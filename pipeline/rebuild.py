@@ -69,14 +69,19 @@ def replay(old: Store, new: Store, settings: dict, scratch: Path) -> int:
     return len(entries)
 
 
+def remove_store(path: Path) -> None:
+    """A store file and its SQLite companions (-wal, -shm), if there."""
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        part.unlink(missing_ok=True)
+
+
 def rebuild_store(path: Path, settings: dict) -> Rebuilt:
     """Rebuild the store at `path` from its archive; the old one is kept as <path>.before-rebuild."""
     if not path.is_file():
         raise CannotRebuild(f"没有找到数据库 {path}。")
     fresh = path.with_name(path.name + ".rebuilding")
     backup = path.with_name(path.name + ".before-rebuild")
-    for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
-        leftover.unlink(missing_ok=True)
+    remove_store(fresh)
     try:
         with Store(path) as old, Store(fresh) as new, tempfile.TemporaryDirectory(prefix="rebuild-") as scratch:
             files = replay(old, new, settings, Path(scratch))
@@ -84,8 +89,7 @@ def rebuild_store(path: Path, settings: dict) -> Rebuilt:
             before, after = old.record_rows(), new.record_rows()
             differences = len(set(before) ^ set(after))
     except BaseException:
-        for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
-            leftover.unlink(missing_ok=True)
+        remove_store(fresh)
         raise
     os.replace(path, backup)
     os.replace(fresh, path)

@@ -196,7 +196,8 @@ class Store:
         return bytes(row[0]) if row else None
 
     def keep_archived(self, sha256: str, content: bytes) -> None:
-        """Archive a file's bytes if the store has no copy yet (a file stored before copies were kept)."""
+        """Archive a file's bytes unless the store has a copy already (checked first, so that a file
+        seen again costs no write)."""
         if self.db.execute("SELECT 1 FROM archive WHERE sha256 = ?", (sha256,)).fetchone() is None:
             self.db.execute("INSERT OR IGNORE INTO archive (sha256, size, data) VALUES (?, ?, ?)",
                             (sha256, len(content), content))
@@ -242,8 +243,7 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             if content is not None:
-                db.execute("INSERT OR IGNORE INTO archive (sha256, size, data) VALUES (?, ?, ?)",
-                           (sha256, len(content), content))
+                self.keep_archived(sha256, content)
             accepted = sum(len(frame) for frame in records.values())
             cursor = db.execute(
                 "INSERT INTO files (programme, name, sha256, reader, size, first_seen, kinds, rows_accepted,"

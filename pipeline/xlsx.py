@@ -159,19 +159,6 @@ def rows_xml(frame: pd.DataFrame, start: int, stop: int) -> str:
     return "".join(f'<row r="{number}">{"".join(row)}</row>' for number, row in enumerate(zip(*cells), start=start + 2))
 
 
-def sheet_chunks(frame: pd.DataFrame):
-    """The worksheet XML of one frame in pieces (so a 200,000-row sheet never sits in memory whole)."""
-    yield sheet_head(frame)
-    for start in range(0, len(frame), ROWS_PER_CHUNK):
-        yield rows_xml(frame, start, start + ROWS_PER_CHUNK)
-    yield SHEET_TAIL
-
-
-def sheet_xml(frame: pd.DataFrame) -> str:
-    """The worksheet XML of one frame, whole."""
-    return "".join(sheet_chunks(frame))
-
-
 def sheet_names(names: list[str]) -> list[str]:
     """Sheet names as Excel allows them: at most 31 characters, none of []:*?/\\, unique."""
     found = []

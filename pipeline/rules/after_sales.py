@@ -56,7 +56,7 @@ def customer_info_incomplete(cards: pd.DataFrame, rules: dict) -> pd.Series:
     missing = pd.concat([per_distinct(cards[f], lambda v: blank_or_unknown(v, words)) for f in CUSTOMER_FIELDS],
                         axis=1).any(axis=1)
     bad_phone = ~per_distinct(cards["联系电话"], phone_number).astype(bool)
-    bad_date = per_distinct(cards["购买日期"], lambda v: readable_dates(v).notna()) == False  # noqa: E712
+    bad_date = ~per_distinct(cards["购买日期"], lambda v: readable_dates(v).notna()).astype(bool)
     return (missing | bad_phone | bad_date).astype(bool)
 
 
