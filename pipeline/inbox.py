@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
@@ -124,19 +126,79 @@ class RawSheet:
     too_large: bool = False
 
 
+class Column:
+    """One column's cells as its distinct values and, for each row, which of them it holds: the
+    checks and conversions look at each distinct value once (outlets, engineers, enums and dates
+    repeat thousands of times). Values are told apart by type as well: 1, 1.0 and True are three."""
+
+    def __init__(self, codes: np.ndarray, values: list[object]):
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def of(cls, cells) -> "Column":
+        cells = list(cells)
+        array = np.empty(len(cells), dtype=object)
+        array[:] = cells
+        codes, uniques = pd.factorize(array, use_na_sentinel=False)
+        types = set(map(type, cells))
+        if len(types & _EQUAL_NUMBERS) > 1:    # Python holds 1 == 1.0 == True: keep them apart
+            kinds = np.empty(len(cells), dtype=object)
+            kinds[:] = list(map(type, cells))
+            type_codes, _ = pd.factorize(kinds)
+            combined = codes.astype(np.int64) * len(types) + type_codes
+            _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
+            return cls(codes.reshape(-1), [cells[i] for i in first])
+        return cls(codes, list(uniques))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, position: int) -> object:
+        return self.values[self.codes[position]]
+
+    def blank(self) -> np.ndarray:
+        """True for each row whose cell is empty (None, NaN, or only white space)."""
+        return np.array([_is_blank(v) for v in self.values], dtype=bool)[self.codes] if len(self.codes) \
+            else np.zeros(0, dtype=bool)
+
+    def take(self, positions: np.ndarray) -> "Column":
+        return Column(self.codes[positions], self.values)
+
+
+_EQUAL_NUMBERS = {bool, int, float}
+
+
+def _is_blank(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip()) or (isinstance(cell, float) and cell != cell)
+
+
 @dataclass
 class FormSheet:
-    """A sheet recognised as a form: its header row and, per data row, the raw cells by header."""
+    """A sheet recognised as a form: its header row and, per data row, the raw cells by header
+    (column by column: `rows` holds the Excel row numbers, `cells` each header's column)."""
 
     sheet: str
     kind: FormKind
     header_row: int                       # Excel row number of the header
     columns: dict[str, int]               # canonical header → 0-based column index
-    records: list[tuple[int, dict[str, object]]] = field(default_factory=list)  # (Excel row, cells)
+    rows: list[int] = field(default_factory=list)
+    cells: dict[str, Column] = field(default_factory=dict)
     unknown_headers: list[str] = field(default_factory=list)
 
     def letter(self, header: str) -> str:
         return column_letter(self.columns[header])
+
+    def column(self, header: str) -> Column:
+        """A header's cells; a header the sheet does not have is empty in every row."""
+        found = self.cells.get(header)
+        return found if found is not None else Column(np.zeros(len(self.rows), dtype=np.intp), [None])
+
+    @property
+    def records(self) -> list[tuple[int, dict[str, object]]]:
+        """(Excel row, cells by header) of each data row."""
+        return [(row, {header: column[i] for header, column in self.cells.items()})
+                for i, row in enumerate(self.rows)]
 
 
 @dataclass
@@ -320,11 +382,23 @@ def recognise(sheet: RawSheet, kinds: list[FormKind]) -> FormSheet | Unrecognise
         return Unrecognised(sheet.name, row_index + 1 if recognisable else None,
                             kind if recognisable else None, missing, unknown)
     form = FormSheet(sheet.name, kind, row_index + 1, columns, unknown_headers=unknown)
-    for offset, row in enumerate(sheet.rows[row_index + 1:], start=row_index + 2):
-        if _is_blank_row(row) or _is_note_row(row):
-            continue
-        cells = {header: (row[index] if index < len(row) else None) for header, index in columns.items()}
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells.values()):
-            continue
-        form.records.append((offset, cells))
+    body = sheet.rows[row_index + 1:]
+    if not body:
+        return form
+    width = max(max(map(len, body)), max(columns.values()) + 1)
+    if any(len(row) != width for row in body):
+        body = [list(row) + [None] * (width - len(row)) for row in body]
+    transposed = list(zip(*body))
+    grid = {index: Column.of(transposed[index]) for index in set(columns.values())}
+    filled = np.zeros(len(body), dtype=np.int64)
+    for column in grid.values():
+        filled += ~column.blank()
+    keep = filled > 0
+    # A row with one or two cells filled may be a note (填表人：…, 合计) rather than data.
+    for position in np.flatnonzero(keep & (filled <= 2)):
+        if _is_note_row(body[position]):
+            keep[position] = False
+    positions = np.flatnonzero(keep)
+    form.rows = (positions + row_index + 2).tolist()
+    form.cells = {header: grid[index].take(positions) for header, index in columns.items()}
     return form

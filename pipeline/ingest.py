@@ -25,7 +25,7 @@ from pipeline.settings import Programme
 from pipeline import failpoints, timing
 from pipeline.timing import phase
 from pipeline.store import Change, Encoded, Store, encode_records
-from pipeline.validate import duplicate_key_problems, record_key, validate_form
+from pipeline.validate import duplicate_key_problems, validate_form
 from schemas import all_kinds
 
 
@@ -120,10 +120,10 @@ def _validated(sheets, kinds, programme: Programme, name: str, problems: list[Pr
     for kind_name, parts in frames.items():
         kind = kinds[kind_name]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        frame, duplicates = duplicate_key_problems(frame, kind, programme.id, name, layout)
+        frame, duplicates, kept_keys = duplicate_key_problems(frame, kind, programme.id, name, layout)
         problems += sorted(duplicates, key=lambda p: (p.sheet, p.row or 0))
         records[kind_name] = frame
-        keys[kind_name] = record_key(frame, kind)
+        keys[kind_name] = kept_keys
     return FileReading(records, keys, problems, layout)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+from json.encoder import encode_basestring
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,8 +113,16 @@ def _json_column(values: pd.Series) -> list[object]:
     if pd.api.types.is_datetime64_any_dtype(values):
         dated = values == values.dt.normalize()
         text = values.dt.strftime("%Y-%m-%d").where(dated, values.dt.strftime("%Y-%m-%d %H:%M:%S"))
-        return [None if pd.isna(v) else v for v in text.tolist()]
-    return [_json_value(v) for v in values.tolist()]
+        return [v if type(v) is str else None for v in text.tolist()]
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iuf":
+        return values.to_numpy(dtype=object, na_value=None).tolist()      # Int64, Float64: NA is null
+    found = values.tolist()
+    if set(map(type, found)) <= _PLAIN_JSON:
+        return found
+    return [_json_value(v) for v in found]
+
+
+_PLAIN_JSON = {str, type(None), int, bool}
 
 
 def _json_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
@@ -120,10 +130,18 @@ def _json_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
     return {c: _json_column(frame[c]) for c in sorted(c for c in frame.columns if not str(c).startswith("_"))}
 
 
+_JSON_TEXT = {str: encode_basestring, type(None): lambda _: "null", bool: lambda v: "true" if v else "false",
+              int: int.__repr__, float: lambda v: float.__repr__(v) if math.isfinite(v) else json.dumps(v)}
+
+
 def _record_json(columns: dict[str, list[object]]) -> list[str]:
-    """Each record as canonical JSON text: sorted keys, dates as ISO text."""
-    names = list(columns)
-    return [json.dumps(dict(zip(names, row)), ensure_ascii=False) for row in zip(*columns.values())]
+    """Each record as canonical JSON text (what json.dumps gives for the record's dict: sorted keys,
+    dates as ISO text), put together column by column."""
+    texts = []
+    for name, values in columns.items():
+        head = encode_basestring(name) + ": "
+        texts.append([head + _JSON_TEXT[type(v)](v) for v in values])
+    return ["{" + ", ".join(row) + "}" for row in zip(*texts)]
 
 
 @dataclass(frozen=True)
@@ -137,7 +155,7 @@ class Encoded:
 def encode_records(frame: pd.DataFrame) -> Encoded:
     """The store's text of a frame of records (pure: done where the file is read, in parallel)."""
     columns = _json_columns(frame)
-    origin = {"_sheet": frame["_sheet"].tolist(), "_row": [int(row) for row in frame["_row"]]}
+    origin = {"_sheet": frame["_sheet"].tolist(), "_row": frame["_row"].astype("int64").tolist()}
     return Encoded(_record_json(columns), json.dumps({**origin, **columns}, ensure_ascii=False))
 
 

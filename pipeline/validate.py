@@ -5,52 +5,49 @@ frame lazily, so one run reports every failure of a file. A failure is reported 
 """
 from __future__ import annotations
 
-import json
+from json.encoder import encode_basestring
 import warnings
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from pipeline.convert import CONVERTERS, BadValue, display, is_blank
-from pipeline.inbox import FormSheet
+from pipeline.inbox import Column, FormSheet
 from pipeline.problems import Problem
 from schemas import Field, FormKind, all_kinds, allowed_values, dtype_of, schema_for
 
 ORIGIN = ("_sheet", "_row")
 
 
-def _convert_column(f: Field, values: list[object]) -> tuple[list[object], dict[int, str]]:
-    """Each value converted (a value met before in the column is not converted again: outlets, engineers,
-    enums and dates repeat thousands of times); the positions that failed, with their problem codes."""
+def _convert_column(f: Field, column: Column) -> tuple[pd.Series, dict[int, str]]:
+    """The column converted to its field's type (each distinct cell converted once), and the
+    positions that failed, with their problem codes."""
     convert = CONVERTERS[f.type]
-    converted, failures = [], {}
-    seen: dict[tuple[type, object], tuple[object, str | None]] = {}
-    for position, value in enumerate(values):
+    converted: list[object] = []
+    codes: list[str | None] = []
+    for value in column.values:
+        if is_blank(value):
+            converted.append(f.blank_means)
+            codes.append(None)
+            continue
         try:
-            memo = (type(value), value)
-            known = seen.get(memo)
-        except TypeError:          # an unhashable cell: convert it every time
-            memo, known = None, None
-        if known is None:
-            if is_blank(value):
-                known = (f.blank_means, None)
-            else:
-                try:
-                    known = (convert(value), None)
-                except BadValue as error:
-                    known = (None, error.code)
-            if memo is not None:
-                seen[memo] = known
-        converted.append(known[0])
-        if known[1] is not None and not f.lenient:
-            failures[position] = known[1]
-    return converted, failures
+            converted.append(convert(value))
+            codes.append(None)
+        except BadValue as error:
+            converted.append(None)
+            codes.append(error.code)
+    typed = pd.Series(converted, dtype=dtype_of(f)).take(column.codes).reset_index(drop=True)
+    if f.lenient or not any(codes):
+        return typed, {}
+    failing = np.array([code is not None for code in codes], dtype=bool)[column.codes]
+    return typed, {int(position): codes[column.codes[position]] for position in np.flatnonzero(failing)}
 
 
 def validate_form(form: FormSheet, config: dict, programme: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     """The accepted rows of one form (typed, with _sheet and _row) and a problem for every bad cell."""
     kind = form.kind
-    rows = [row for row, _ in form.records]
+    rows = form.rows
     problems: list[Problem] = []
     bad_rows: set[int] = set()
 
@@ -58,17 +55,16 @@ def validate_form(form: FormSheet, config: dict, programme: str, file: str) -> t
         letter = form.letter(header) if header in form.columns else ""
         return Problem(programme, file, code, form.sheet, row, letter, header, display(raw), detail)
 
-    raw = {f.header: [cells.get(f.header) for _, cells in form.records] for f in kind.fields}
+    raw = {f.header: form.column(f.header) for f in kind.fields}
     typed = {}
     for f in kind.fields:
-        converted, failures = _convert_column(f, raw[f.header])
-        typed[f.header] = converted
+        typed[f.header], failures = _convert_column(f, raw[f.header])
         for position, code in failures.items():
             problems.append(problem(code, rows[position], f.header, raw[f.header][position]))
             bad_rows.add(rows[position])
 
-    frame = pd.DataFrame({f.header: pd.Series(typed[f.header], index=rows, dtype=dtype_of(f))
-                          for f in kind.fields}, index=pd.Index(rows, name="_row"))
+    index = pd.Index(rows, name="_row", dtype="int64")
+    frame = pd.DataFrame({header: values.set_axis(index) for header, values in typed.items()}, index=index)
     checked = frame.drop(index=sorted(bad_rows))
     problems += _pandera_problems(checked, kind, config, raw, rows, problem)
     bad_rows |= {p.row for p in problems}
@@ -111,10 +107,17 @@ def _pandera_problems(frame, kind, config, raw, rows, problem) -> list[Problem]:
 
 
 def record_key(frame: pd.DataFrame, kind: FormKind) -> pd.Series:
-    """The key of each record (FORMS.md) as one text, for supersede and duplicate checks."""
-    parts = [frame[name].map(_key_text) for name in kind.key]
-    return pd.Series([json.dumps(list(values), ensure_ascii=False) for values in zip(*parts)],
-                     index=frame.index, dtype=object)
+    """The key of each record (FORMS.md) as one text, for supersede and duplicate checks: the JSON
+    list of its key columns' texts (put together here as json.dumps would write it)."""
+    parts = [[encode_basestring(text) for text in _key_texts(frame[name])] for name in kind.key]
+    return pd.Series(["[" + ", ".join(values) + "]" for values in zip(*parts)], index=frame.index, dtype=object)
+
+
+def _key_texts(column: pd.Series) -> list[str]:
+    values = column.tolist()
+    if set(map(type, values)) <= {str}:
+        return values
+    return [_key_text(value) for value in values]
 
 
 def _key_text(value: object) -> str:
@@ -126,14 +129,15 @@ def _key_text(value: object) -> str:
 
 
 def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, file: str,
-                           layout: dict[str, dict[str, str]]) -> tuple[pd.DataFrame, list[Problem]]:
-    """Rows of one file sharing a key: identical ones kept once, differing ones all rejected."""
-    if frame.empty:
-        return frame, []
+                           layout: dict[str, dict[str, str]]) -> tuple[pd.DataFrame, list[Problem], pd.Series]:
+    """Rows of one file sharing a key: identical ones kept once, differing ones all rejected.
+    Returns the rows kept, a problem for each rejected one, and the keys of those kept."""
     keys = record_key(frame, kind)
+    if frame.empty:
+        return frame, [], keys
     repeated = keys.duplicated(keep=False)
     if not repeated.any():
-        return frame, []
+        return frame, [], keys
     # Whole rows are compared only where a key repeats (rarely, and never a whole 10,000-row sheet).
     values = frame.loc[repeated, kind.headers].map(_key_text).agg("\x1f".join, axis=1)
     distinct = values.groupby(keys[repeated]).nunique()
@@ -148,9 +152,8 @@ def duplicate_key_problems(frame: pd.DataFrame, kind: FormKind, programme: str, 
                                 layout.get(sheet, {}).get(header, ""), header,
                                 _key_text(frame.at[index, header]),
                                 "关键列：" + "、".join(kind.key)))
-    kept = frame[~clash]
-    kept = kept[~(keys[~clash].duplicated())]
-    return kept.reset_index(drop=True), problems
+    kept = ~clash & ~keys.where(~clash).duplicated()
+    return frame[kept].reset_index(drop=True), problems, keys[kept].reset_index(drop=True)
 
 
 _NOT_IN_ROSTER = {"officer": "名册中没有这个工号", "unit": "名册中没有这个单位",
