@@ -158,9 +158,11 @@ def inbox_programmes(args: argparse.Namespace) -> list:
 
 
 def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, remember=None) -> int:
-    """Under the lock and with the store open, run `run(store, programme, period, now)` for every
-    (programme, period) planned, render all their PDFs together, print the summary; the exit status."""
-    from pipeline.monthly import render_documents
+    """Under the lock and with the store open, run `run(store, programme, period, now, renderer)` for
+    every (programme, period) planned, each run's documents made by the renderer while the next is
+    worked out; wait for them, print the summary; the exit status."""
+    from pipeline.documents.render import Renderer
+    from pipeline.monthly import render_documents, submit_documents
     from pipeline.store import Store
 
     from pipeline.outputs import remove_leftovers
@@ -169,9 +171,11 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
     with one_run_at_a_time(args.store), Store(args.store) as store:
         remove_leftovers(args.out)
         now = clock.now()
+        renderer = Renderer()
         for programme, period in plans:
-            runs.append(run(store, programme, period, now))
-        render_documents(runs, store)
+            runs.append(run(store, programme, period, now, renderer))
+            submit_documents(runs[-1], renderer)      # rendered while the next programme is worked out
+        render_documents(runs, store, renderer)
         if remember is not None:
             remember(store, runs)
     print(summary(runs, label, what))
@@ -187,8 +191,8 @@ def monthly(args: argparse.Namespace) -> int:
 
     period = month_asked(args)
     plans = [(programme, period) for programme in inbox_programmes(args)]
-    return run_each(args, plans, lambda store, programme, period, now: run_programme(
-        store, args.inbox, args.out, programme, period, now, progress()), period.label, "月度运行",
+    return run_each(args, plans, lambda store, programme, period, now, renderer: run_programme(
+        store, args.inbox, args.out, programme, period, now, progress(), renderer), period.label, "月度运行",
         lambda store, runs: remember_outputs(store, runs, "monthly", period))
 
 
@@ -204,7 +208,7 @@ def evaluation(args: argparse.Namespace) -> int:
         if period is None:
             print(f"【{programme.id}】{programme.title}不按学期考核，已跳过。")
     return run_each(args, [(p, period) for p, period in plans if period],
-                     lambda store, programme, period, now: run_evaluation(
+                     lambda store, programme, period, now, _: run_evaluation(
                          store, args.inbox, args.out, programme, period, args.term is not None, now, progress()),
                      f"{args.year}年度" if args.year else f"{args.term}学期", "考核评优")
 
@@ -220,7 +224,7 @@ def daily(args: argparse.Namespace) -> int:
     if not programmes:
         raise SettingsError(f"收件箱 {args.inbox} 中没有售后服务项目（如 data/inbox/after-sales/）。")
     return run_each(args, [(p, day) for p in programmes],
-                    lambda store, programme, day, now: run_daily(store, args.inbox, args.out, programme, day, now,
+                    lambda store, programme, day, now, _: run_daily(store, args.inbox, args.out, programme, day, now,
                                                                  progress()),
                     f"{day.year}年{day.month}月{day.day}日", "对账")
 
@@ -233,7 +237,7 @@ def certificates(args: argparse.Namespace) -> int:
     if not chosen:
         raise SettingsError("收件箱中没有实行聘任制的项目（teaching、class-officers），不需要聘任证书。")
     return run_each(args, [(p, period) for p in chosen],
-                    lambda store, programme, period, now: run_certificates(
+                    lambda store, programme, period, now, _: run_certificates(
                         store, args.inbox, args.out, programme, period, now, progress()),
                     period.label, "聘任证书")
 

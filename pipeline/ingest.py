@@ -1,7 +1,6 @@
 """Inbox folder → store: read each new file once, validate it, store its good rows in one transaction."""
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import faulthandler
 import hashlib
@@ -10,7 +9,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import resource
-import signal
 import sys
 import time
 import traceback
@@ -23,6 +21,7 @@ from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files
 from pipeline.problems import ERROR, Problem
 from pipeline.settings import Programme
 from pipeline import failpoints, timing
+from pipeline.processes import die_with_parent, start_forked
 from pipeline.timing import phase
 from pipeline.store import Change, Encoded, Store, encode_records
 from pipeline.validate import duplicate_key_problems, validate_form
@@ -38,7 +37,6 @@ READER_VERSION = 3
 READERS = 2
 CHILD_EXTRA_MEMORY = 6 << 30      # address space a child may add to what it inherits
 CHILD_SECONDS = 900
-PR_SET_PDEATHSIG = 1
 
 
 def reader_of(programme: Programme) -> str:
@@ -139,22 +137,10 @@ def _address_space() -> int:
         return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this child when the run that forked it dies (Linux prctl PR_SET_PDEATHSIG),
-    so that a killed run leaves no reader behind."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:     # the parent died before the request took effect
-        os._exit(1)
-
-
 def _child(connection, parent: int, path: Path, programme: Programme, name: str) -> None:
     """In a child process: read one file, send back ("ok", reading, seconds per phase)."""
     try:
-        _die_with_parent(parent)
+        die_with_parent(parent)
         limit = _address_space() + CHILD_EXTRA_MEMORY
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)    # a parser's own dying words are not for clerks
@@ -186,7 +172,6 @@ def read_files(jobs: list[tuple[Path, str]], programme: Programme):
     a time). A child that dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE for its file."""
     if jobs:
         _warm_up()
-    context = multiprocessing.get_context("fork")
     running: dict[int, tuple] = {}
     done: dict[int, FileReading] = {}
     waiting = list(range(len(jobs)))[::-1]
@@ -194,10 +179,8 @@ def read_files(jobs: list[tuple[Path, str]], programme: Programme):
     while following < len(jobs):
         while waiting and len(running) < READERS:
             index = waiting.pop()
-            receiving, sending = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(sending, os.getpid(), jobs[index][0], programme, jobs[index][1]),
-                                    daemon=True)
-            child.start()
+            receiving, sending = multiprocessing.Pipe(duplex=False)
+            child = start_forked(_child, (sending, os.getpid(), jobs[index][0], programme, jobs[index][1]))
             sending.close()
             running[index] = (child, receiving, time.monotonic())
         if following not in done:

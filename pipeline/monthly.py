@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.documents.context import monthly_context
-from pipeline.documents.render import PdfJob, render_all
-from pipeline.inbox import UnreadableFile, editable_copy
+from pipeline.documents.render import PdfJob, Renderer
+from pipeline.inbox import UnreadableFile
 from pipeline.ingest import FileResult, ingest_programme
 from pipeline.problems import ERROR, Problem
 from pipeline.records import typed_all
@@ -26,7 +26,7 @@ from pipeline.store import Store
 from pipeline.timing import phase
 from pipeline.validate import check_against_roster
 from pipeline.outputs import write_atomically
-from pipeline.workbooks import annotated_bytes, write_workbook
+from pipeline.workbooks import annotated_copy, write_workbook
 from schemas import all_kinds
 
 REPORT_COLUMNS = ["项目", "文件", "工作表", "行", "列", "列名", "内容", "代码", "级别", "问题", "修改提示"]
@@ -39,9 +39,11 @@ class ProgrammeRun:
     programme: Programme
     files: list[FileResult]
     written: list[Path] = field(default_factory=list)
-    # PDFs still to render: a run renders all its documents together, in parallel (render_all).
+    # PDFs still to render, and annotated copies still to make: handed to the run's Renderer, which
+    # makes them in worker processes while the run goes on (render_documents waits for them).
     pdf_jobs: list[PdfJob] = field(default_factory=list)
-    copy_jobs: list["CopyJob"] = field(default_factory=list)    # annotated copies still to make, likewise
+    copy_jobs: list["CopyJob"] = field(default_factory=list)
+    submitted: list[tuple[object, int]] = field(default_factory=list)    # (job, the Renderer's ticket)
     returned_folder: Path | None = None    # its 退回/ folder, cleared of stale copies once they are made
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)
@@ -99,10 +101,10 @@ class CopyJob:
 
     def make(self) -> Path | None:
         try:
-            book = editable_copy(self.source)
+            made = annotated_copy(self.source, list(self.problems))
         except (UnreadableFile, OSError):
             return None
-        return write_atomically(self.path, annotated_bytes(book, list(self.problems)))
+        return write_atomically(self.path, made)
 
 
 def returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult], store: Store | None = None
@@ -241,28 +243,39 @@ def confidential_outputs(store: Store, programme: Programme, records: dict[str, 
     return with_pseudonyms(figures, names), [key]
 
 
-def render_documents(runs: list[ProgrammeRun], store: Store | None = None) -> None:
-    """Make the PDFs and annotated copies every run left pending, all together and in parallel; each
-    path joins its run's written files; stale copies in 退回/ go."""
-    # Copies first: the copy of a big workbook takes longer than any PDF.
-    jobs = [(run, job) for run in runs for job in run.copy_jobs] + [(run, job) for run in runs for job in run.pdf_jobs]
-    with phase("render"):
-        made = render_all([job for _, job in jobs])
-    for (run, job), path in zip(jobs, made):
-        if path is None:
-            continue
-        run.written.append(path)
-        if isinstance(job, CopyJob) and store is not None:
-            store.keep_returned(str(path), job.inputs)
+def submit_documents(run: ProgrammeRun, renderer: Renderer) -> None:
+    """Hand the run's pending copies and PDFs to the renderer (copies first: a big workbook's copy
+    takes longer than any PDF)."""
+    for job in [*run.copy_jobs, *run.pdf_jobs]:
+        run.submitted.append((job, renderer.submit(job)))
+    run.pdf_jobs, run.copy_jobs = [], []
+
+
+def render_documents(runs: list[ProgrammeRun], store: Store | None = None, renderer: Renderer | None = None) -> None:
+    """Make the PDFs and annotated copies every run left pending (with those already submitted to the
+    renderer), in parallel; each path joins its run's written files; stale copies in 退回/ go."""
+    renderer = renderer or Renderer()
     for run in runs:
+        submit_documents(run, renderer)
+    with phase("render"):
+        made = renderer.finish()
+    for run in runs:
+        for job, ticket in run.submitted:
+            path = made[ticket]
+            if path is None:
+                continue
+            run.written.append(path)
+            if isinstance(job, CopyJob) and store is not None:
+                store.keep_returned(str(path), job.inputs)
+        run.submitted = []
         if run.returned_folder is not None:
             remove_stale_copies(run.returned_folder, run.written)
-        run.pdf_jobs, run.copy_jobs = [], []
 
 
 def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, period: Period,
-                  now: dt.datetime, progress: bool = False) -> ProgrammeRun:
-    """Ingest one programme's inbox folder and write its monthly documents."""
+                  now: dt.datetime, progress: bool = False, renderer: Renderer | None = None) -> ProgrammeRun:
+    """Ingest one programme's inbox folder and write its monthly documents (with a renderer, its
+    annotated copies and PDF start being made at once, beside what follows)."""
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
     result.inputs = inputs_fingerprint(store, programme, period, files, out)
@@ -276,10 +289,16 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
     with phase("compute"):
         records, result.derived_problems = roster_checked(store, programme)
         result.other_problems = attach_problems(result.derived_problems, files)
+        folder = out / programme.id / period.name
+        # Every problem of the files is known now: their annotated copies can be made meanwhile.
+        kept, result.copy_jobs = returned_copies(inbox / programme.id, folder / "退回", files, store)
+        result.written += kept
+        result.returned_folder = folder / "退回"
+        if renderer is not None:
+            submit_documents(result, renderer)
         counts = record_counts(records, {k: v.title for k, v in kinds.items()},
                                {k: v.date_field for k, v in kinds.items()}, period)
         typed = typed_all(records)
-        folder = out / programme.id / period.name
         figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms,
                                   changed_cards(store, programme))
     with phase("write"):
@@ -291,11 +310,10 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         result.written.append(write_workbook(folder / "校验报告.xlsx",
                                              {"校验报告": validation_report(result.problems)},
                                              title=f"{programme.title}{period.label}校验报告"))
-        kept, result.copy_jobs = returned_copies(inbox / programme.id, folder / "退回", files, store)
-        result.written += kept
-        result.returned_folder = folder / "退回"
     with phase("compute"):
         result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
             programme, period, counts, files, result.problems, figures,
             store.document_number(programme.id, "通报", period.name, period.year))))
+    if renderer is not None:
+        submit_documents(result, renderer)
     return result

@@ -11,6 +11,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pipeline.annotate import annotated_package, sheet_names
+from pipeline.inbox import check_package, editable_copy
 from pipeline.outputs import stable_zip, write_atomically
 from pipeline.xlsx import column_width, workbook_bytes
 
@@ -31,24 +33,41 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "")
     return write_atomically(path, workbook_bytes(sheets, title))
 
 
-def annotated_bytes(book: Workbook, problems: list) -> bytes:
-    """The clerk's workbook with each bad cell filled red and the message as the cell's comment.
-
-    A problem without a cell (a rejected header) is put on the first cell of its row, or of its sheet.
-    """
+def problem_notes(problems: list, sheets: list[str]) -> dict[tuple[str, str], list[str]]:
+    """(sheet, cell) → the messages to mark it with, for the problems on these sheets. A problem
+    without a cell (a rejected header) is put on the first cell of its row, or of its sheet."""
     notes: dict[tuple[str, str], list[str]] = {}
     for problem in problems:
-        if not problem.sheet or problem.sheet[:31] not in book.sheetnames:
+        if not problem.sheet or problem.sheet[:31] not in sheets:
             continue
         cell = f"{problem.column or 'A'}{problem.row or 1}"
         notes.setdefault((problem.sheet[:31], cell), []).append(problem.message)
-    for (sheet, cell), messages in notes.items():
+    return notes
+
+
+def annotated_bytes(book: Workbook, problems: list) -> bytes:
+    """The clerk's workbook with each bad cell filled red and the message as the cell's comment."""
+    for (sheet, cell), messages in problem_notes(problems, book.sheetnames).items():
         target = book[sheet][cell]
         target.fill = PROBLEM_FILL
         comment = Comment("\n".join(messages), "校验")
         comment.width, comment.height = 320, 40 + 40 * len(messages)
         target.comment = comment
     return saved_bytes(book)
+
+
+def annotated_copy(path: Path, problems: list) -> bytes:
+    """The annotated copy of an inbox file: an .xlsx/.xlsm by editing its XML where it can be
+    (pipeline.annotate), else through openpyxl; raises UnreadableFile when it cannot be read."""
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        data = path.read_bytes()
+        if data.startswith(b"PK"):
+            check_package(data)
+            names = sheet_names(data)
+            made = annotated_package(data, problem_notes(problems, names)) if names is not None else None
+            if made is not None:
+                return made
+    return annotated_bytes(editable_copy(path), problems)
 
 
 def blank_form_bytes(kind, values_of) -> bytes:

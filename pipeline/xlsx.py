@@ -25,6 +25,7 @@ import pandas as pd
 
 from pipeline.outputs import ZIP_TIME
 from pipeline.problems import column_letter
+from pipeline.processes import frozen_heap
 
 CELL_LIMIT = 32_767                  # characters Excel holds in one cell
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -281,7 +282,7 @@ def _sheet_parts(frames: list[pd.DataFrame], parallel: bool | None = None) -> li
         if not parallel or len(tasks) < 2:
             done = [_stretch(task) for task in tasks]
         else:
-            with ProcessPoolExecutor(max_workers=2, mp_context=get_context("fork")) as pool:
+            with frozen_heap(), ProcessPoolExecutor(max_workers=2, mp_context=get_context("fork")) as pool:
                 done = list(pool.map(_stretch, tasks))
     finally:
         _PENDING.clear()

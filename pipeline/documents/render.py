@@ -3,13 +3,14 @@ the project's own templates folder (and data: URLs)."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.connection
 import mimetypes
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+import traceback
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -17,6 +18,7 @@ import jinja2
 import weasyprint
 
 from pipeline import failpoints
+from pipeline.processes import die_with_parent, start_forked
 from pipeline.outputs import write_atomically
 from pipeline.settings import PROJ_ROOT
 
@@ -99,23 +101,98 @@ def subsetting_notice(available: bool) -> str | None:
             "请运行 make system，或 apt-get install libharfbuzz-subset0。")
 
 
+class Renderer:
+    """Makes jobs (PDFs, annotated copies) in forked worker processes while the run goes on: a job
+    submitted early (a programme's documents, as soon as its figures are known) is rendered beside the
+    next programme's reading and figures, on a core that would otherwise wait. At most `workers`
+    run at a time; finish() waits for all and gives their paths in the order they were submitted.
+    The bytes of a job do not depend on where or when it is made."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.jobs: list = []
+        self.waiting: list[int] = []
+        self.running: dict[int, tuple] = {}           # ticket → (process, receiving end)
+        self.done: dict[int, tuple[Path | None, float]] = {}
+        self.noticed = False
+
+    def submit(self, job) -> int:
+        """Queue a job; returns its ticket. Starts it at once when a worker is free."""
+        if isinstance(job, PdfJob) and not self.noticed:
+            self.noticed = True
+            notice = subsetting_notice(harfbuzz_subsetting())
+            if notice:
+                print(notice, file=sys.stderr)
+        self.jobs.append(job)
+        self.waiting.append(len(self.jobs) - 1)
+        self._collect(block=False)
+        self._start()
+        return len(self.jobs) - 1
+
+    def finish(self) -> list[Path | None]:
+        """Wait for every job; their paths (None where a job could not be made), in submission order."""
+        while self.waiting or self.running:
+            self._start()
+            self._collect(block=True)
+        RENDER_SECONDS.clear()
+        RENDER_SECONDS.update((path, seconds) for path, seconds in self.done.values() if path is not None)
+        made = [self.done[ticket][0] for ticket in range(len(self.jobs))]
+        self.jobs, self.done = [], {}
+        return made
+
+    def _start(self) -> None:
+        if self.workers < 2:               # one core: make the jobs here, in order, when asked to finish
+            return
+        while self.waiting and len(self.running) < self.workers:
+            ticket = self.waiting.pop(0)
+            receiving, sending = multiprocessing.Pipe(duplex=False)
+            process = start_forked(_worker, (sending, os.getpid(), self.jobs[ticket]))
+            sending.close()
+            self.running[ticket] = (process, receiving)
+
+    def _collect(self, block: bool) -> None:
+        if self.workers < 2:
+            if block:
+                while self.waiting:
+                    ticket = self.waiting.pop(0)
+                    self.done[ticket] = _write_job(self.jobs[ticket])
+                    failpoints.reached("render")
+            return
+        if not self.running:
+            return
+        ready = multiprocessing.connection.wait([r for _, r in self.running.values()], timeout=None if block else 0)
+        for ticket, (process, receiving) in list(self.running.items()):
+            if receiving not in ready:
+                continue
+            try:
+                status, found = receiving.recv()
+            except (EOFError, OSError):
+                status, found = "bug", "进程意外退出"
+            receiving.close()
+            process.join()
+            del self.running[ticket]
+            if status == "bug":
+                raise RuntimeError(f"生成 {self.jobs[ticket].path} 时程序出错：\n{found}")
+            self.done[ticket] = found
+            failpoints.reached("render")     # one job done, others maybe still being made
+
+
+def _worker(connection, parent: int, job) -> None:
+    """In a forked worker: make one job, send back ("ok", (path, seconds)) or ("bug", traceback)."""
+    try:
+        die_with_parent(parent)
+        connection.send(("ok", _write_job(job)))
+    except BaseException:
+        connection.send(("bug", traceback.format_exc()))
+    finally:
+        connection.close()
+        os._exit(0)
+
+
 def render_all(jobs: list) -> list[Path | None]:
     """Render every PDF of a run (and make its other jobs, such as annotated copies), in parallel on the
     cores there are (the bytes do not depend on it)."""
-    notice = subsetting_notice(harfbuzz_subsetting())
-    if notice and any(isinstance(job, PdfJob) for job in jobs):
-        print(notice, file=sys.stderr)
-    workers = min(len(jobs), os.cpu_count() or 1)
-    done = []
-    if workers < 2:
-        for job in jobs:
-            done.append(_write_job(job))
-            failpoints.reached("render")
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            for finished in pool.map(_write_job, jobs):
-                done.append(finished)
-                failpoints.reached("render")     # one PDF done, the others still being rendered
-    RENDER_SECONDS.clear()
-    RENDER_SECONDS.update((path, seconds) for path, seconds in done if path is not None)
-    return [path for path, _ in done]
+    renderer = Renderer()
+    for job in jobs:
+        renderer.submit(job)
+    return renderer.finish()
