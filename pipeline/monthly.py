@@ -306,7 +306,8 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         result.written += restricted
         result.written.append(write_workbook(folder / "统计表.xlsx",
                                              {**figures.tables, "记录数": counts, "文件": file_table(files)},
-                                             title=f"{programme.title}{period.label}统计表"))
+                                             title=f"{programme.title}{period.label}统计表",
+                                             cache=store.stretch_cache(str(folder / "统计表.xlsx"))))
         result.written.append(write_workbook(folder / "校验报告.xlsx",
                                              {"校验报告": validation_report(result.problems)},
                                              title=f"{programme.title}{period.label}校验报告"))

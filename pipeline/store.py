@@ -19,7 +19,7 @@ import pandas as pd
 from pipeline import failpoints
 from pipeline.problems import Problem
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Columns added to files after version 1, with their definitions, for stores made by earlier versions.
 ADDED_FILE_COLUMNS = {"reader": "TEXT NOT NULL DEFAULT ''", "layout": "TEXT NOT NULL DEFAULT '{}'"}
 SCHEMA = """
@@ -83,6 +83,17 @@ CREATE TABLE IF NOT EXISTS outputs (  -- what a run wrote from which inputs, so 
 CREATE TABLE IF NOT EXISTS returned (  -- annotated copies in 退回/: written from which file and problems
     path          TEXT PRIMARY KEY,
     inputs        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stretches (  -- deflated stretches of big workbooks' sheets, by the digest of
+    digest        TEXT PRIMARY KEY,      -- what they hold: a rerun that changed one outlet's cards makes
+    crc           INTEGER NOT NULL,      -- only the stretches holding them again (pipeline.xlsx)
+    size          INTEGER NOT NULL,
+    packed        BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stretch_uses (  -- which workbook last used which stretch: the others are let go
+    workbook      TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    PRIMARY KEY (workbook, digest)
 );
 CREATE TABLE IF NOT EXISTS pseudonyms (  -- confidential programmes: officer id → its number for ever
     programme     TEXT NOT NULL,
@@ -428,6 +439,11 @@ class Store:
             raise
         return number
 
+    def stretch_cache(self, workbook: str) -> "StoredStretches":
+        """The stretches of sheets kept for big workbooks, as the cache pipeline.xlsx asks for; what
+        `workbook` (an output's path) keeps replaces what it kept before."""
+        return StoredStretches(self, workbook)
+
     def pseudonym_numbers(self, programme: str) -> dict[str, int]:
         """The pseudonym number of every officer that ever had one in the programme."""
         return dict(self.db.execute("SELECT officer, number FROM pseudonyms WHERE programme = ?", (programme,)))
@@ -438,6 +454,39 @@ class Store:
         try:
             self.db.executemany("INSERT OR IGNORE INTO pseudonyms (programme, officer, number) VALUES (?, ?, ?)",
                                 [(programme, officer, number) for officer, number in sorted(numbers.items())])
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+
+class StoredStretches:
+    """A workbook's view of the stretches table (pipeline.xlsx.StretchCache)."""
+
+    def __init__(self, store: Store, workbook: str):
+        self.db, self.workbook = store.db, workbook
+
+    def found(self, digests: list[str]) -> dict[str, tuple[int, int, bytes]]:
+        found = {}
+        unique = list(dict.fromkeys(digests))
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            chunk = unique[start:start + LOOKUP_CHUNK]
+            for digest, crc, size, packed in self.db.execute(
+                    f"SELECT digest, crc, size, packed FROM stretches WHERE digest IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                found[digest] = (crc, size, bytes(packed))
+        return found
+
+    def keep(self, stretches: dict[str, tuple[int, int, bytes]]) -> None:
+        """Keep these as the workbook's stretches, and let go of every stretch no workbook uses now."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR IGNORE INTO stretches (digest, crc, size, packed) VALUES (?, ?, ?, ?)",
+                                [(digest, crc, size, packed) for digest, (crc, size, packed) in stretches.items()])
+            self.db.execute("DELETE FROM stretch_uses WHERE workbook = ?", (self.workbook,))
+            self.db.executemany("INSERT OR IGNORE INTO stretch_uses (workbook, digest) VALUES (?, ?)",
+                                [(self.workbook, digest) for digest in stretches])
+            self.db.execute("DELETE FROM stretches WHERE digest NOT IN (SELECT digest FROM stretch_uses)")
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

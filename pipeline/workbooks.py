@@ -28,9 +28,11 @@ def saved_bytes(book: Workbook) -> bytes:
     return stable_zip(buffer.getvalue())
 
 
-def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "") -> Path:
-    """Write the workbook (pipeline.xlsx: one sheet per frame) atomically; returns its path."""
-    return write_atomically(path, workbook_bytes(sheets, title))
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "", cache=None) -> Path:
+    """Write the workbook (pipeline.xlsx: one sheet per frame) atomically; returns its path. With a
+    cache (Store.stretch_cache), the stretches of a big workbook's sheets that did not change are
+    taken from it instead of being made again."""
+    return write_atomically(path, workbook_bytes(sheets, title, cache=cache))
 
 
 def problem_notes(problems: list, sheets: list[str]) -> dict[tuple[str, str], list[str]]:

@@ -9,6 +9,7 @@ the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import math
 import os
@@ -17,6 +18,8 @@ import struct
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 from multiprocessing import get_context
 from xml.sax.saxutils import escape
 
@@ -58,8 +61,8 @@ def _text_body(text: str) -> str:
     return f' t="inlineStr"{style}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
 
-def _text_cell(ref: str, text: str) -> str:
-    return f'<c r="{ref}"{_text_body(text)}'
+def _text_cell(opening: str, text: str) -> str:
+    return f"{opening}{_text_body(text)}"
 
 
 def _number(value: float) -> str:
@@ -76,46 +79,57 @@ def _serial(moment: pd.Timestamp) -> float:
     return (moment - EPOCH) / pd.Timedelta(days=1)
 
 
-def _value_cell(ref: str, value: object, share: bool) -> str:
-    """One cell of an object column, by the value's own type; '' for a blank."""
+def _value_cell(opening: str, value: object, share: bool, blank: str) -> str:
+    """One cell of an object column (opening: its "<c r=…" or "<c"), by the value's own type."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT or value is pd.NA:
-        return ""
+        return blank
     if isinstance(value, str):
-        return _text_cell(ref, value) if value else ""
+        return _text_cell(opening, value) if value else blank
     if isinstance(value, (bool, np.bool_)):
-        return _text_cell(ref, "是" if value else "否")
+        return _text_cell(opening, "是" if value else "否")
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
         moment = pd.Timestamp(value)
         style = DATE if moment == moment.normalize() else MOMENT
-        return f'<c r="{ref}" s="{style}"><v>{_number(_serial(moment))}</v></c>'
+        return f'{opening} s="{style}"><v>{_number(_serial(moment))}</v></c>'
     if isinstance(value, (int, float, np.integer, np.floating)):
         style = f' s="{SHARE}"' if share and isinstance(value, (float, np.floating)) else ""
-        return f'<c r="{ref}"{style}><v>{_number(value)}</v></c>'
-    return _text_cell(ref, str(value))
+        return f"{opening}{style}><v>{_number(value)}</v></c>"
+    return _text_cell(opening, str(value))
 
 
-def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 2) -> list[str]:
+# A row of a long list is written without addresses (<row>, <c …>): its XML then does not depend on
+# where the row stands, so that the stretches of a rerun that moved rows can be found in the cache.
+# An empty cell keeps its place as <c/>.
+UNNUMBERED_BLANK = "<c/>"
+
+
+def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 2, numbered: bool = True
+                  ) -> list[str]:
     """The XML of every cell of one column (its first value on Excel row `first_row`), built per column
-    for speed: numbers turned to text for the whole column at once, each distinct text escaped once."""
-    rows = range(first_row, len(series) + first_row)
+    for speed: numbers turned to text for the whole column at once, each distinct text escaped once.
+    Unnumbered, cells carry no address and an empty cell is <c/>."""
+    if numbered:
+        openings = [f'<c r="{letter}{row}"' for row in range(first_row, len(series) + first_row)]
+        blank = ""
+    else:
+        openings, blank = ["<c"] * len(series), UNNUMBERED_BLANK
     if pd.api.types.is_datetime64_any_dtype(series):
         serials = _numbers_text(((series - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64"))
         dated = (series == series.dt.normalize()).to_numpy()
-        return ["" if s == "" else f'<c r="{letter}{row}" s="{DATE if d else MOMENT}"><v>{s}</v></c>'
-                for row, s, d in zip(rows, serials, dated.tolist())]
+        return [blank if s == "" else f'{opening} s="{DATE if d else MOMENT}"><v>{s}</v></c>'
+                for opening, s, d in zip(openings, serials, dated.tolist())]
     if pd.api.types.is_bool_dtype(series):
-        return [_value_cell(f"{letter}{row}", bool(v), share) for row, v in zip(rows, series.to_numpy())]
+        return [_value_cell(opening, bool(v), share, blank) for opening, v in zip(openings, series.to_numpy())]
     if pd.api.types.is_numeric_dtype(series):
         values = _numbers_text(series.astype("float64").to_numpy())
         style = f' s="{SHARE}"' if share and pd.api.types.is_float_dtype(series) else ""
-        return ["" if v == "" else f'<c r="{letter}{row}"{style}><v>{v}</v></c>' for row, v in zip(rows, values)]
+        return [blank if v == "" else f"{opening}{style}><v>{v}</v></c>" for opening, v in zip(openings, values)]
     values = series.tolist()
     if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
         # Texts only (and blanks): each distinct text made into XML once.
         bodies = {v: _text_body(v) for v in set(values) if isinstance(v, str) and v != ""}
-        return ["" if body is None else f'<c r="{letter}{row}"{body}'
-                for row, body in zip(rows, map(bodies.get, values))]
-    return [_value_cell(f"{letter}{row}", v, share) for row, v in zip(rows, values)]
+        return [blank if body is None else f"{opening}{body}" for opening, body in zip(openings, map(bodies.get, values))]
+    return [_value_cell(opening, v, share, blank) for opening, v in zip(openings, values)]
 
 
 def column_width(header: str, values: list[object]) -> float:
@@ -151,12 +165,15 @@ def sheet_head(frame: pd.DataFrame) -> str:
 SHEET_TAIL = "</sheetData></worksheet>"
 
 
-def rows_xml(frame: pd.DataFrame, start: int, stop: int) -> str:
-    """The XML of the frame's rows start..stop (the first data row is Excel row 2)."""
+def rows_xml(frame: pd.DataFrame, start: int, stop: int, numbered: bool = True) -> str:
+    """The XML of the frame's rows start..stop (the first data row is Excel row 2); unnumbered, rows
+    and cells carry no address (see UNNUMBERED_BLANK)."""
     columns = [str(c) for c in frame.columns]
     part = frame.iloc[start:stop]
-    cells = [_column_cells(part.iloc[:, i], column_letter(i), columns[i].endswith(SHARE_SUFFIXES), start + 2)
+    cells = [_column_cells(part.iloc[:, i], column_letter(i), columns[i].endswith(SHARE_SUFFIXES), start + 2, numbered)
              for i in range(len(columns))]
+    if not numbered:
+        return "".join(f"<row>{''.join(row)}</row>" for row in zip(*cells))
     return "".join(f'<row r="{number}">{"".join(row)}</row>' for number, row in enumerate(zip(*cells), start=start + 2))
 
 
@@ -174,9 +191,10 @@ def sheet_names(names: list[str]) -> list[str]:
 
 
 def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "", creator: str = "officer-report-pipeline",
-                   parallel: bool | None = None) -> bytes:
+                   parallel: bool | None = None, cache: "StretchCache | None" = None) -> bytes:
     """The .xlsx bytes of the frames, one sheet each, in order (sheets deflated in two processes when
-    the workbook is big, or as `parallel` says; the bytes are the same)."""
+    the workbook is big, or as `parallel` says; stretches found in `cache` are not made again; the
+    bytes are the same either way)."""
     frames = list(sheets.values()) or [pd.DataFrame()]
     names = sheet_names(list(sheets) or ["空"])
     count = len(frames)
@@ -209,7 +227,7 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "", creator: st
     parts = [_packed(name, [text]) for name, text in (
         ("[Content_Types].xml", content_types), ("_rels/.rels", rels), ("docProps/core.xml", core),
         ("xl/workbook.xml", workbook), ("xl/_rels/workbook.xml.rels", workbook_rels), ("xl/styles.xml", STYLES))]
-    return zip_bytes(parts + _sheet_parts(frames, parallel))
+    return zip_bytes(parts + _sheet_parts(frames, parallel, cache))
 
 
 # -- the archive -----------------------------------------------------------------------------------
@@ -217,6 +235,8 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "", creator: st
 # Python's zipfile cannot take a part deflated elsewhere.
 DEFLATE_LEVEL = 3                    # 6 costs twice the time for 15 % less
 PARALLEL_ROWS = 50_000               # below this many rows in all, a second process does not pay
+CACHED_ROWS = 20_000                 # below this many rows in all, a workbook is made anew every time
+MIN_STRETCH = 2_000
 _DOS_DATE = (ZIP_TIME[0] - 1980) << 9 | ZIP_TIME[1] << 5 | ZIP_TIME[2]
 _DOS_TIME = ZIP_TIME[3] << 11 | ZIP_TIME[4] << 5 | ZIP_TIME[5] // 2
 _PENDING: list[pd.DataFrame] = []    # the frames a forked worker reads (inherited, never pickled)
@@ -256,36 +276,113 @@ def _joined(name: str, stretches: list[tuple[int, int, bytes]]) -> Part:
     return Part(name, crc, size, b"".join(packed for *_, packed in stretches))
 
 
-def _stretch(task: tuple[int, int, int]) -> tuple[int, int, bytes]:
-    """One stretch of a sheet (frame, first row, last row), deflated: the head with the first, the
-    tail with the last."""
-    index, start, stop = task
+def _stretch(task: tuple[int, int, int, bool]) -> tuple[int, int, bytes]:
+    """One stretch of a sheet (frame, first row, last row, numbered), deflated: the head with the
+    first, the tail with the last."""
+    index, start, stop, numbered = task
     frame = _PENDING[index]
     pieces = [sheet_head(frame)] if start == 0 else []
     if stop > start:
-        pieces.append(rows_xml(frame, start, stop))
+        pieces.append(rows_xml(frame, start, stop, numbered))
     last = stop >= len(frame)
     if last:
         pieces.append(SHEET_TAIL)
     return _deflated(pieces, last)
 
 
-def _sheet_parts(frames: list[pd.DataFrame], parallel: bool | None = None) -> list[Part]:
-    """Each frame's sheet XML, deflated in stretches of ROWS_PER_CHUNK rows: in two processes when the
-    workbook is big (the bytes are the same either way)."""
-    tasks = [(i, start, min(start + ROWS_PER_CHUNK, len(frame)))
-             for i, frame in enumerate(frames) for start in range(0, max(len(frame), 1), ROWS_PER_CHUNK)]
+class StretchCache(Protocol):
+    """Deflated stretches of sheets written before, by the digest of what they hold (stretch_digests)."""
+
+    def found(self, digests: list[str]) -> dict[str, tuple[int, int, bytes]]: ...
+
+    def keep(self, stretches: dict[str, tuple[int, int, bytes]]) -> None: ...
+
+
+_WRITER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()    # new writer code, new stretches
+
+
+def _column_hashes(frame: pd.DataFrame) -> list[tuple[str, np.ndarray]] | None:
+    """Each column's label (name and type) and its values hashed row by row (pandas); None when a
+    column holds values of mixed types, which pandas hashes by their text (1 and "1" alike)."""
+    hashed = []
+    for i, name in enumerate(frame.columns):
+        column = frame.iloc[:, i]
+        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+            return None
+        hashed.append((f"{name}\x1f{column.dtype}", pd.util.hash_pandas_object(column, index=False).to_numpy()))
+    return hashed
+
+
+def _spans(length: int, hashed: list[tuple[str, np.ndarray]] | None) -> list[tuple[int, int]]:
+    """A long list's stretches, cut where a row's hash says so (about every ROWS_PER_CHUNK rows, at
+    least MIN_STRETCH and at most 2 × ROWS_PER_CHUNK apart): rows moved by a rerun, or new rows, move
+    the cuts with them, and the stretches around them stay as they were."""
+    if hashed is None:
+        return [(start, min(start + ROWS_PER_CHUNK, length)) for start in range(0, length, ROWS_PER_CHUNK)]
+    rows = np.zeros(length, dtype=np.uint64)
+    for _, values in hashed:
+        rows = rows * np.uint64(1_000_003) + values
+    marks = np.flatnonzero(rows % np.uint64(ROWS_PER_CHUNK) == 0) + 1
+    spans, start = [], 0
+    for mark in [*marks.tolist(), length]:
+        while mark - start > 2 * ROWS_PER_CHUNK:
+            spans.append((start, start + ROWS_PER_CHUNK))
+            start += ROWS_PER_CHUNK
+        if mark - start >= MIN_STRETCH or mark == length:
+            spans.append((start, mark))
+            start = mark
+    return [span for span in spans if span[1] > span[0]] or [(0, 0)]
+
+
+def _stretches_of(index: int, frame: pd.DataFrame, cached: bool) -> list[tuple[tuple, str | None]]:
+    """The stretches of one sheet as ((index, start, stop, numbered), digest or None). A sheet of at
+    most ROWS_PER_CHUNK rows is one numbered stretch; a longer list is cut by _spans, unnumbered.
+    The digest covers everything the deflated stretch depends on: the writer's code, the head (first
+    stretch), the tail (last), the columns' names and types, every value."""
+    long = len(frame) > ROWS_PER_CHUNK
+    hashed = _column_hashes(frame) if cached or long else None
+    spans = _spans(len(frame), hashed) if long else [(0, len(frame))]
+    found = []
+    for start, stop in spans:
+        digest = None
+        if cached and hashed is not None:
+            head = sheet_head(frame) if start == 0 else ""
+            hasher = hashlib.sha256(f"{_WRITER}\x1e{long}\x1e{start if not long else ''}\x1e{stop >= len(frame)}"
+                                    f"\x1e{head}".encode())
+            for label, values in hashed:
+                hasher.update(label.encode())
+                hasher.update(values[start:stop].tobytes())
+            digest = hasher.hexdigest()
+        found.append(((index, start, stop, not long), digest))
+    return found
+
+
+def _sheet_parts(frames: list[pd.DataFrame], parallel: bool | None = None, cache: StretchCache | None = None
+                 ) -> list[Part]:
+    """Each frame's sheet XML, deflated in stretches (_stretches_of): in two processes when the
+    workbook is big (the bytes are the same either way); stretches the cache has are taken from it."""
+    cached = cache is not None and sum(len(frame) for frame in frames) >= CACHED_ROWS
+    planned = [stretch for i, frame in enumerate(frames) for stretch in _stretches_of(i, frame, cached)]
+    tasks = [task for task, _ in planned]
+    digests = [digest for _, digest in planned]
+    known = cache.found([d for d in digests if d is not None]) if cached else {}
+    missing = [n for n, digest in enumerate(digests) if digest not in known]
     _PENDING[:] = frames
     try:
         if parallel is None:
-            parallel = sum(len(f) for f in frames) >= PARALLEL_ROWS and (os.cpu_count() or 1) >= 2
-        if not parallel or len(tasks) < 2:
-            done = [_stretch(task) for task in tasks]
+            parallel = sum(tasks[n][2] - tasks[n][1] for n in missing) >= PARALLEL_ROWS and (os.cpu_count() or 1) >= 2
+        if not parallel or len(missing) < 2:
+            made = [_stretch(tasks[n]) for n in missing]
         else:
             with frozen_heap(), ProcessPoolExecutor(max_workers=2, mp_context=get_context("fork")) as pool:
-                done = list(pool.map(_stretch, tasks))
+                made = list(pool.map(_stretch, [tasks[n] for n in missing]))
     finally:
         _PENDING.clear()
+    done = [known.get(digest) for digest in digests]
+    for n, stretch in zip(missing, made):
+        done[n] = stretch
+    if cached:
+        cache.keep({digest: stretch for digest, stretch in zip(digests, done) if digest is not None})
     stretches: dict[int, list] = {}
     for (index, *_), stretch in zip(tasks, done):
         stretches.setdefault(index, []).append(stretch)

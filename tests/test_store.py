@@ -152,3 +152,15 @@ def test_a_run_killed_after_the_first_file_leaves_a_consistent_store(tmp_path, i
     assert _store_snapshot(store) == _store_snapshot(clean)
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 12
+
+
+def test_the_store_keeps_only_the_sheet_stretches_some_workbook_uses_now(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        monthly, daily = store.stretch_cache("统计表.xlsx"), store.stretch_cache("对账单.xlsx")
+        monthly.keep({"a": (1, 10, b"A"), "b": (2, 20, b"B")})
+        daily.keep({"b": (2, 20, b"B"), "c": (3, 30, b"C")})
+        assert monthly.found(["a", "b", "c", "x"]) == {"a": (1, 10, b"A"), "b": (2, 20, b"B"), "c": (3, 30, b"C")}
+        monthly.keep({"b": (2, 20, b"B"), "d": (4, 40, b"D")})      # the rerun: "a" no longer used
+        assert set(monthly.found(["a", "b", "c", "d"])) == {"b", "c", "d"}
+        daily.keep({})
+        assert set(daily.found(["a", "b", "c", "d"])) == {"b", "d"}

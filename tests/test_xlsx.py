@@ -6,6 +6,8 @@ import zipfile
 import openpyxl
 import pandas as pd
 
+from python_calamine import CalamineWorkbook
+
 from pipeline.xlsx import workbook_bytes
 
 FRAME = pd.DataFrame({
@@ -90,3 +92,63 @@ def test_a_big_workbook_deflated_in_two_processes_is_the_same_bytes_and_reads_ba
     read = book.get_sheet_by_name("工单").to_python()
     assert len(read) == rows + 1 and read[-1][0] == f"GD{rows - 1:06d}" and read[-1][1] == (rows - 1) / 4
     assert book.get_sheet_by_name("空").to_python() == [["甲"]]
+
+
+def long_list(rows: int) -> pd.DataFrame:
+    numbers = [(n * 7919) % 1000 / 7 for n in range(rows)]
+    return pd.DataFrame({
+        "工单号": [f"GD{n:06d}" for n in range(rows)],
+        "问题": [None if n % 3 else "迟到；交卡超时" for n in range(rows)],
+        "完工时间": pd.Timestamp("2026-11-01 08:00") + pd.to_timedelta([n * 7 for n in range(rows)], unit="min"),
+        "实收金额": [None if n % 5 == 0 else v for n, v in enumerate(numbers)],
+        "次数": pd.array([None if n % 4 == 0 else n % 9 for n in range(rows)], dtype="Int64"),
+    })
+
+
+def test_a_long_list_is_written_without_cell_addresses_and_reads_back_the_same():
+    frame = long_list(45_000)
+    data = workbook_bytes({"工单": frame})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert '<row r="2"' not in sheet and "<c/>" in sheet
+    read = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("工单").to_python()
+    assert read[0] == list(frame.columns) and len(read) == len(frame) + 1
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    for n, row in enumerate(book["工单"].iter_rows(min_row=2, values_only=True)):
+        expected = frame.iloc[n]
+        assert row[0] == expected["工单号"] and row[1] == (None if pd.isna(expected["问题"]) else expected["问题"]), n
+        assert row[2] == expected["完工时间"].to_pydatetime(), n
+        assert (row[3] is None) == pd.isna(expected["实收金额"]) and (row[4] is None) == pd.isna(expected["次数"]), n
+        if row[3] is not None:
+            assert row[3] == expected["实收金额"]
+
+
+class Remembered(dict):
+    """A cache as Store.stretch_cache gives one, in memory."""
+
+    def found(self, digests):
+        return {d: self[d] for d in digests if d in self}
+
+    def keep(self, stretches):
+        self.clear()
+        self.update(stretches)
+
+
+def test_a_rerun_makes_again_only_the_stretches_whose_rows_changed(monkeypatch):
+    import pipeline.xlsx as xlsx
+
+    frame = long_list(120_000)
+    cache = Remembered()
+    first = workbook_bytes({"工单": frame}, cache=cache, parallel=False)
+    assert first == workbook_bytes({"工单": frame}, parallel=False)
+    stretches = len(cache)
+    # One row gone near the top, one value changed far below: the rows after them all move up one.
+    changed = frame.drop(index=[50]).reset_index(drop=True)
+    changed.loc[100_000, "问题"] = "迟到"
+    expected = workbook_bytes({"工单": changed}, parallel=False)
+    made = []
+    real = xlsx._stretch
+    monkeypatch.setattr(xlsx, "_stretch", lambda task: (made.append(task), real(task))[1])
+    assert workbook_bytes({"工单": changed}, cache=cache, parallel=False) == expected
+    assert stretches >= 4 and len(made) == 2
+    assert sum(stop - start for _, start, stop, _ in made) < len(changed) / 2
