@@ -16,7 +16,7 @@ def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
     converted = {}
     for f in kind.fields:
         if f.type in ("date", "datetime"):
-            converted[f.header] = pd.to_datetime(frame[f.header], errors="coerce")
+            converted[f.header] = pd.to_datetime(frame[f.header], errors="coerce", format="ISO8601")
         elif f.type == "money":
             converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Float64")
         elif f.type == "int":

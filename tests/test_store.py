@@ -164,3 +164,16 @@ def test_the_store_keeps_only_the_sheet_stretches_some_workbook_uses_now(tmp_pat
         assert set(monthly.found(["a", "b", "c", "d"])) == {"b", "c", "d"}
         daily.keep({})
         assert set(daily.found(["a", "b", "c", "d"])) == {"b", "d"}
+
+
+def test_times_read_back_whole_when_the_first_of_a_column_is_at_midnight(tmp_path):
+    """A date-time of exactly 00:00 is stored as its date alone; the times after it must not be lost."""
+    import pandas as pd
+
+    from pipeline.records import typed
+    from schemas import all_kinds
+
+    kind = all_kinds()["service_cards"]
+    stored = pd.DataFrame({"工单号": ["GD1", "GD2"], "完工时间": ["2026-11-03", "2026-11-03 10:30:00"]})
+    moments = typed(stored, kind)["完工时间"].tolist()
+    assert moments == [pd.Timestamp("2026-11-03 00:00"), pd.Timestamp("2026-11-03 10:30")]
