@@ -304,6 +304,14 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
     with phase("write"):
         figures, restricted = confidential_outputs(store, programme, typed, figures, folder)
         result.written += restricted
+    with phase("compute"):
+        # The bulletin first: it is rendered while the workbooks below are written.
+        result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
+            programme, period, counts, files, result.problems, figures,
+            store.document_number(programme.id, "通报", period.name, period.year))))
+    if renderer is not None:
+        submit_documents(result, renderer)
+    with phase("write"):
         result.written.append(write_workbook(folder / "统计表.xlsx",
                                              {**figures.tables, "记录数": counts, "文件": file_table(files)},
                                              title=f"{programme.title}{period.label}统计表",
@@ -311,10 +319,4 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         result.written.append(write_workbook(folder / "校验报告.xlsx",
                                              {"校验报告": validation_report(result.problems)},
                                              title=f"{programme.title}{period.label}校验报告"))
-    with phase("compute"):
-        result.pdf_jobs.append(PdfJob(folder / "通报.pdf", "monthly.html", monthly_context(
-            programme, period, counts, files, result.problems, figures,
-            store.document_number(programme.id, "通报", period.name, period.year))))
-    if renderer is not None:
-        submit_documents(result, renderer)
     return result

@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import failpoints
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS file_columns (  -- a file's records of one kind colum
 );
 CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
 CREATE INDEX IF NOT EXISTS records_file ON records (file_id);
+CREATE INDEX IF NOT EXISTS records_superseded ON records (programme, kind) WHERE superseded_by IS NOT NULL;
 CREATE TABLE IF NOT EXISTS documents (  -- 发文字号: numbered per programme and year, once per document
     programme     TEXT NOT NULL,
     kind          TEXT NOT NULL,         -- 通报, 考核评优
@@ -347,26 +349,35 @@ class Store:
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
         """The records of a kind that no newer file replaced, in the order they were stored, with their
         origin: _file, _sheet, _row, and _column (header → Excel column letter in that sheet).
-        Each file's records are loaded column by column in one go, then those no longer current dropped."""
+        Each file's records are loaded column by column in one go, then those no longer current dropped.
+        A file of which a newer version (same name) was stored has no current record and is not loaded."""
         files = self.db.execute(
-            "SELECT f.id, f.name, f.layout, COUNT(*) FROM records r JOIN files f ON f.id = r.file_id"
-            " WHERE r.programme = ? AND r.kind = ? AND r.superseded_by IS NULL GROUP BY f.id ORDER BY f.id",
+            "SELECT f.id, f.name, f.layout FROM files f WHERE f.programme = ?"
+            " AND NOT EXISTS (SELECT 1 FROM files g WHERE g.programme = f.programme AND g.name = f.name AND g.id > f.id)"
+            " AND EXISTS (SELECT 1 FROM records r WHERE r.file_id = f.id AND r.kind = ?) ORDER BY f.id",
             (programme, kind)).fetchall()
+        superseded = {row[0] for row in self.db.execute(
+            "SELECT id FROM records INDEXED BY records_superseded WHERE programme = ? AND kind = ?"
+            " AND superseded_by IS NOT NULL", (programme, kind))}
         parts = []
-        for file_id, name, layout, current in files:
+        for file_id, name, layout in files:
             part = self._file_records(file_id, kind)
-            if len(part) != current:
-                ids = {row[0] for row in self.db.execute(
-                    "SELECT id FROM records WHERE file_id = ? AND kind = ? AND superseded_by IS NULL", (file_id, kind))}
-                part = part[part["_id"].isin(ids)]
+            if superseded:
+                part = part[~part["_id"].isin(superseded)]
+            if part.empty:
+                continue
             sheets = json.loads(layout)
             part.insert(len(part.columns), "_file", name)
-            part["_column"] = [sheets.get(sheet, {}) for sheet in part["_sheet"]]
+            codes, names = pd.factorize(part["_sheet"])
+            columns = np.empty(len(names), dtype=object)
+            columns[:] = [sheets.get(sheet, {}) for sheet in names]
+            part["_column"] = columns[codes]
             parts.append(part)
         if not parts:
             return pd.DataFrame()
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        frame = frame.sort_values("_id", kind="stable").reset_index(drop=True)
+        if not frame["_id"].is_monotonic_increasing:
+            frame = frame.sort_values("_id", kind="stable").reset_index(drop=True)
         data = sorted(c for c in frame.columns if not str(c).startswith("_"))
         return frame[[*data, "_file", "_sheet", "_row", "_column"]]
 

@@ -233,16 +233,20 @@ def kpi_table(sums: pd.DataFrame) -> pd.DataFrame:
         "问题工单数": sums["问题工单数"]})
 
 
-def kpis(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> dict[str, object]:
-    """The figures of kpi_table for one group of cards, as plain numbers."""
-    table = kpi_table(card_counts(cards, flags, rules).sum().to_frame().T)
+def kpis(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict, counts: pd.DataFrame | None = None
+         ) -> dict[str, object]:
+    """The figures of kpi_table for one group of cards, as plain numbers (`counts`: their card_counts,
+    when already made)."""
+    counts = card_counts(cards, flags, rules) if counts is None else counts
+    table = kpi_table(counts.sum().to_frame().T)
     return {column: (int(value) if column.endswith("数") else float(value))
             for column, value in table.iloc[0].items()}
 
 
-def grouped_kpis(cards: pd.DataFrame, flags: pd.DataFrame, by: list[str], rules: dict) -> pd.DataFrame:
+def grouped_kpis(cards: pd.DataFrame, flags: pd.DataFrame, by: list[str], rules: dict,
+                 counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """kpi_table per group (网点, or 网点 + 服务工程师), groups in order of appearance."""
-    counts = card_counts(cards, flags, rules)
+    counts = card_counts(cards, flags, rules) if counts is None else counts
     sums = counts.groupby([cards[column] for column in by], sort=False).sum()
     table = kpi_table(sums).reset_index()
     return table.rename(columns={f"level_{i}": column for i, column in enumerate(by)})
@@ -260,10 +264,11 @@ def engineer_anomaly(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
                          "复核": np.where(flagged, "是", "")}, index=said.index)
 
 
-def engineer_table(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> pd.DataFrame:
+def engineer_table(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict, counts: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
     """Sheet 工程师: every engineer's figures, the anomaly flag and 排名 by the preset's order
     (满意率, then 准时率, then …; an engineer without rated cards ranks last)."""
-    table = grouped_kpis(cards, flags, ["网点", "服务工程师"], rules)
+    table = grouped_kpis(cards, flags, ["网点", "服务工程师"], rules, counts)
     if table.empty:
         return table.assign(监督卡满意占比=[], 回访不满意占比=[], 复核=[], 排名=[])
     anomaly = engineer_anomaly(cards, rules)
@@ -369,8 +374,9 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
                     changed: frozenset[str] = frozenset()) -> Figures:
     """The month's figures: 工单, 网点, 工程师, 对账, 问题工单, 需再次上门, 更新工单, 信息员."""
     cards, flags = checked(records["service_cards"], period, rules)
-    outlets = grouped_kpis(cards, flags, ["网点"], rules)
-    engineers = engineer_table(cards, flags, rules)
+    counts = card_counts(cards, flags, rules)             # once, for every table that sums them
+    outlets = grouped_kpis(cards, flags, ["网点"], rules, counts)
+    engineers = engineer_table(cards, flags, rules, counts)
     officers = officers_of(records, rules)
     tables = {
         "工单": card_sheet(cards, flags),
@@ -381,11 +387,11 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         "需再次上门": revisit_list(cards, flags),
         "更新工单": updated_cards(cards, flags, changed),
         "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
-                     else {k: v for k, v in kpis(cards, flags, rules).items() if k in ("工单数", "准时率", "满意率")}),
+                     else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in ("工单数", "准时率", "满意率")}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
                              records["attendance"], no_reasons(officers), no_reasons(officers)),
     }
-    total = kpis(cards, flags, rules)
+    total = kpis(cards, flags, rules, counts)
     facts = {"total": total, "codes": {code: int(flags[code].sum()) for code in CODES},
              "anomalies": engineers.loc[engineers["复核"] == "是", ["网点", "服务工程师"]].values.tolist()
              if len(engineers) else []}
