@@ -237,6 +237,7 @@ DEFLATE_LEVEL = 3                    # 6 costs twice the time for 15 % less
 PARALLEL_ROWS = 50_000               # below this many rows in all, a second process does not pay
 CACHED_ROWS = 20_000                 # below this many rows in all, a workbook is made anew every time
 MIN_STRETCH = 2_000
+SAMPLE_ROWS = 1_000                  # rows looked at to tell a column of few distinct texts
 _DOS_DATE = (ZIP_TIME[0] - 1980) << 9 | ZIP_TIME[1] << 5 | ZIP_TIME[2]
 _DOS_TIME = ZIP_TIME[3] << 11 | ZIP_TIME[4] << 5 | ZIP_TIME[5] // 2
 _PENDING: list[pd.DataFrame] = []    # the frames a forked worker reads (inherited, never pickled)
@@ -307,9 +308,16 @@ def _column_hashes(frame: pd.DataFrame) -> list[tuple[str, np.ndarray]] | None:
     hashed = []
     for i, name in enumerate(frame.columns):
         column = frame.iloc[:, i]
-        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
-            return None
-        hashed.append((f"{name}\x1f{column.dtype}", pd.util.hash_pandas_object(column, index=False).to_numpy()))
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+            if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+                return None
+            texts = column.to_numpy(dtype=object)
+            # Few distinct texts (outlets, codes): hashed once each; mostly distinct ones (ids): directly.
+            repeated = len(set(texts[:SAMPLE_ROWS].tolist())) < SAMPLE_ROWS // 2
+            values = pd.util.hash_array(texts, categorize=repeated)
+        else:
+            values = pd.util.hash_pandas_object(column, index=False).to_numpy()
+        hashed.append((f"{name}\x1f{column.dtype}", values))
     return hashed
 
 
@@ -403,17 +411,29 @@ def _gf2_square(matrix: list[int]) -> list[int]:
     return [_gf2_times(matrix, matrix[n]) for n in range(32)]
 
 
+_ZERO_BYTES: list[list[int]] = []       # [n]: the operator carrying a CRC through 2**n zero bytes
+
+
+def _zero_bytes(n: int) -> list[int]:
+    if not _ZERO_BYTES:
+        operator = [0xEDB88320] + [1 << k for k in range(31)]      # the CRC of one more zero bit
+        for _ in range(3):
+            operator = _gf2_square(operator)                       # … of one more zero byte
+        _ZERO_BYTES.append(operator)
+    while len(_ZERO_BYTES) <= n:
+        _ZERO_BYTES.append(_gf2_square(_ZERO_BYTES[-1]))
+    return _ZERO_BYTES[n]
+
+
 def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     """The CRC-32 of A+B from those of A and B and the length of B (zlib's crc32_combine, which
     Python's zlib does not offer): crc1 is carried through length2 zero bytes, then joined with crc2."""
-    operator = [0xEDB88320] + [1 << n for n in range(31)]      # the CRC of one more zero bit
-    for _ in range(3):
-        operator = _gf2_square(operator)                       # … of one more zero byte
+    n = 0
     while length2:
         if length2 & 1:
-            crc1 = _gf2_times(operator, crc1)
+            crc1 = _gf2_times(_zero_bytes(n), crc1)
         length2 >>= 1
-        operator = _gf2_square(operator)
+        n += 1
     return crc1 ^ crc2
 
 

@@ -150,5 +150,5 @@ def test_a_rerun_makes_again_only_the_stretches_whose_rows_changed(monkeypatch):
     real = xlsx._stretch
     monkeypatch.setattr(xlsx, "_stretch", lambda task: (made.append(task), real(task))[1])
     assert workbook_bytes({"工单": changed}, cache=cache, parallel=False) == expected
-    assert stretches >= 4 and len(made) == 2
+    assert stretches >= 4 and 2 <= len(made) < stretches
     assert sum(stop - start for _, start, stop, _ in made) < len(changed) / 2
