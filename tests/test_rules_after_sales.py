@@ -192,3 +192,25 @@ def test_after_sales_engineers_are_ranked_by_satisfaction_then_punctuality():
              card("C1", 服务工程师="丙"), card("C2", 服务工程师="丙")]
     table = after_sales.monthly_figures(records(service_cards=cards), RULES, month("2026-11"), {}).tables["工程师"]
     assert table[["服务工程师", "排名"]].values.tolist() == [["丙", 1], ["乙", 2], ["甲", 3]]
+
+
+def test_long_card_lists_are_sorted_as_pandas_sorts_them():
+    import random
+
+    import numpy as np
+
+    from pipeline.rules.after_sales import sorted_rows
+
+    rng = random.Random(7)
+    rows = 3000
+    frame = pd.DataFrame({
+        "网点": [rng.choice(["网点B", "网点A", None, "网点C"]) for _ in range(rows)],
+        "服务工程师": [rng.choice(["张", "李", "王"]) for _ in range(rows)],
+        "完工时间": pd.to_datetime([rng.choice([None, "2026-11-03 10:00", "2026-11-03 09:00", "2026-11-04 08:30"])
+                                 for _ in range(rows)], format="mixed"),
+        "工单号": [rng.choice([None, *(f"GD{n:03d}" for n in range(400))]) for _ in range(rows)],
+        "序": np.arange(rows),
+    })
+    for columns in (["网点", "完工时间", "工单号"], ["网点", "服务工程师", "完工时间", "工单号"], ["工单号"]):
+        expected = frame.sort_values(columns, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(sorted_rows(frame, columns), expected)

@@ -22,12 +22,16 @@ NOT_RATED = ("未评价", "未联系上")
 MOBILE = r"1[0-9]{10}"
 LANDLINE = r"0[0-9]{2,3}-[0-9]{7,8}"
 SEPARATOR = "；"
+SAMPLE = 1_000          # values looked at to tell whether a column repeats its values
 
 
 # -- the ten codes ---------------------------------------------------------------------------------
 def per_distinct(values: pd.Series, rule) -> pd.Series:
     """`rule` (a function of a Series) applied once to each distinct value, the answers spread back:
     a month's cards repeat the same addresses, models and dates thousands of times."""
+    sample = values.iloc[:SAMPLE].tolist()
+    if len(set(sample)) > len(sample) // 2:           # mostly distinct (names, phones): no gain in it
+        return pd.Series(rule(values.astype(object).reset_index(drop=True)).to_numpy(), index=values.index)
     codes, distinct = pd.factorize(values, use_na_sentinel=False)
     answers = rule(pd.Series(distinct, dtype=object)).to_numpy()
     return pd.Series(answers[codes], index=values.index)
@@ -325,26 +329,58 @@ def daily_reconciliation(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFra
     return frame.groupby(["日期", "网点"], sort=True).sum().reset_index()[columns]
 
 
+# -- lists -----------------------------------------------------------------------------------------
+def _sort_key(values: pd.Series) -> np.ndarray:
+    """Numbers in the order pandas sorts the values in, blanks last."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return np.where(values.isna(), np.iinfo(np.int64).max, values.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
+def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """frame.sort_values(columns, kind="stable"), for long lists of cards: the last column (工单号, as
+    many distinct texts as cards) is only looked at among the rows the others leave tied."""
+    if len(frame) < 2:
+        return frame.reset_index(drop=True)
+    keys = [_sort_key(frame[column]) for column in columns[:-1]]
+    order = np.lexsort(keys[::-1]) if keys else np.arange(len(frame))
+    tied = np.ones(len(frame) - 1, dtype=bool)
+    for key in keys:
+        ranked = key[order]
+        tied &= ranked[1:] == ranked[:-1]
+    if tied.any():
+        # Rank the last column among the tied rows only, then sort once more with it.
+        among = np.zeros(len(frame), dtype=bool)
+        among[:-1] |= tied
+        among[1:] |= tied
+        rows = order[among]
+        last = np.zeros(len(frame), dtype=np.int64)
+        last[rows] = _sort_key(frame[columns[-1]].iloc[rows])
+        order = np.lexsort([last, *keys[::-1]])
+    return frame.iloc[order].reset_index(drop=True)
+
+
 def problem_cards(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题."""
     text = problem_text(flags)
     chosen = cards[text != ""]
-    return pd.DataFrame({"网点": chosen["网点"], "服务工程师": chosen["服务工程师"], "工单号": chosen["工单号"],
-                         "完工时间": chosen["完工时间"], "问题": text[text != ""]}) \
-        .sort_values(["网点", "服务工程师", "完工时间", "工单号"], kind="stable").reset_index(drop=True)
+    listed = pd.DataFrame({"网点": chosen["网点"], "服务工程师": chosen["服务工程师"], "工单号": chosen["工单号"],
+                         "完工时间": chosen["完工时间"], "问题": text[text != ""]})
+    return sorted_rows(listed, ["网点", "服务工程师", "完工时间", "工单号"])
 
 
 def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """Sheet 工单: every card with its codes (问题, empty when none), and what a clerk needs to find it —
     the phone masked and the address cut to its district, never the customer's name."""
-    return pd.DataFrame({
+    listed = pd.DataFrame({
         "工单号": cards["工单号"], "网点": cards["网点"], "服务工程师": cards["服务工程师"],
         "问题": problem_text(flags), "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
         "到达时间": cards["到达时间"], "完工时间": cards["完工时间"], "回访时间": cards["回访时间"],
         "回访结果": cards["回访结果"], "用户评价": cards["用户评价"], "实收金额": cards["实收金额"],
         "应收金额": fee_due(cards), "交回时间": cards["交回时间"], "上报时间": cards["上报时间"],
-        "联系电话": masked_phone(cards["联系电话"]), "所在区县": district(cards["用户地址"])}) \
-        .sort_values(["网点", "完工时间", "工单号"], kind="stable").reset_index(drop=True)
+        "联系电话": masked_phone(cards["联系电话"]), "所在区县": district(cards["用户地址"])})
+    return sorted_rows(listed, ["网点", "完工时间", "工单号"])
 
 
 def revisit_list(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
