@@ -214,3 +214,21 @@ def test_long_card_lists_are_sorted_as_pandas_sorts_them():
     for columns in (["网点", "完工时间", "工单号"], ["网点", "服务工程师", "完工时间", "工单号"], ["工单号"]):
         expected = frame.sort_values(columns, kind="stable").reset_index(drop=True)
         pd.testing.assert_frame_equal(sorted_rows(frame, columns), expected)
+
+
+def test_phone_checks_and_masks_agree_with_the_rule_for_odd_cells():
+    import re
+
+    import numpy as np
+
+    from pipeline.rules.after_sales import LANDLINE, MOBILE, masked_phone, phone_number
+
+    cells = ["13912345678", " 13912345678 ", "１３９１２３４５６７８", "139123456789", "1391234567", "23912345678",
+             "139-1234-567", "0454-1234567", "010-12345678", "0454-123", "abc", "", None, np.nan, "x" * 40_000]
+    values = pd.Series(cells, dtype=object)
+    expected = [isinstance(c, str) and bool(re.fullmatch(MOBILE, c.strip()) or re.fullmatch(LANDLINE, c.strip()))
+                for c in cells]
+    assert phone_number(values).tolist() == expected
+    assert masked_phone(values).tolist()[:11] == ["139****5678", "139****5678", "****", "****", "****", "****",
+                                                 "****", "0454-****567", "010-****678", "****", "****"]
+    assert masked_phone(values).tolist()[11:14] == ["", "", ""] and masked_phone(values)[14] == "****"

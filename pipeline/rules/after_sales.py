@@ -3,6 +3,7 @@ outlet and engineer figures, the engineer anomaly, daily reconciliation. Vectori
 from __future__ import annotations
 
 import numpy as np
+from numpy.dtypes import StringDType
 import pandas as pd
 
 from pipeline.rules.awards import ranks
@@ -64,10 +65,28 @@ def customer_info_incomplete(cards: pd.DataFrame, rules: dict) -> pd.Series:
     return (missing | bad_phone | bad_date).astype(bool)
 
 
+def phone_texts(values: pd.Series) -> np.ndarray:
+    """The values as stripped texts in a NumPy array of variable-width strings (a fixed width would be
+    the longest cell's, for every row), "" for a blank: for whole-column checks."""
+    texts = values.astype(object).where(values.notna(), "").tolist()
+    return np.strings.strip(np.array([t if isinstance(t, str) else str(t) for t in texts], dtype=StringDType()))
+
+
+def mobile_numbers(texts: np.ndarray) -> np.ndarray:
+    """True where a stripped text is a mobile number (MOBILE: 1 and ten more ASCII digits), checked on
+    the whole array at once."""
+    return (np.strings.str_len(texts) == 11) & np.strings.startswith(texts, "1") \
+        & (np.strings.str_len(np.strings.strip(texts, "0123456789")) == 0)
+
+
 def phone_number(values: pd.Series) -> pd.Series:
     """True where a text is a mobile or landline number."""
-    phone = values.astype("string").str.strip()
-    return (phone.str.fullmatch(MOBILE) | phone.str.fullmatch(LANDLINE)).fillna(False).astype(bool)
+    texts = phone_texts(values)
+    found = mobile_numbers(texts)
+    others = ~found & (texts != "")
+    if others.any():       # landlines are few: a regular expression over those only
+        found[others] = pd.Series(texts[others], dtype=object).str.fullmatch(LANDLINE).to_numpy(dtype=bool)
+    return pd.Series(found, index=values.index)
 
 
 def minutes_late(cards: pd.DataFrame) -> pd.Series:
@@ -289,14 +308,17 @@ def engineer_table(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict, counts
 # -- personal data ---------------------------------------------------------------------------------
 def masked_phone(phones: pd.Series) -> pd.Series:
     """138****5678 for a mobile, 0454-****888 for a landline, **** for anything else given."""
-    text = phones.astype("string").str.strip()
-    mobile = text.str.fullmatch(MOBILE).fillna(False).astype(bool)
-    masked = (text.str.slice(0, 3) + "****" + text.str.slice(7)).where(mobile, "****")
-    others = ~mobile & text.notna() & (text != "")
+    texts = phone_texts(phones)
+    mobile = mobile_numbers(texts)
+    masked = np.where(mobile, np.strings.add(np.strings.add(np.strings.slice(texts, 0, 3), "****"),
+                                             np.strings.slice(texts, 7, None)), "****").astype(object)
+    others = ~mobile & (texts != "")
     if others.any():       # landlines are few: a regular expression over those only
-        landline = text[others].str.replace(r"^(0[0-9]{2,3})-[0-9]{4,5}([0-9]{3})$", r"\1-****\2", regex=True)
-        masked[others] = landline.where(landline != text[others], "****")
-    return masked.where(text.notna() & (text != ""), "").astype(object)
+        text = pd.Series(texts[others], dtype=object)
+        landline = text.str.replace(r"^(0[0-9]{2,3})-[0-9]{4,5}([0-9]{3})$", r"\1-****\2", regex=True)
+        masked[others] = landline.where(landline != text, "****").to_numpy(dtype=object)
+    masked[texts == ""] = ""
+    return pd.Series(masked, index=phones.index, dtype=object)
 
 
 def district(addresses: pd.Series) -> pd.Series:
