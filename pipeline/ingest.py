@@ -167,9 +167,10 @@ def _warm_up() -> None:
     pa.DataFrameSchema({"x": pa.Column(int)}).validate(pd.DataFrame({"x": [1]}))
 
 
-def read_files(jobs: list[tuple[Path, str]], programme: Programme):
+def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=None):
     """FileReading of each (path, name), in order, each read in a child process of its own (READERS at
-    a time). A child that dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE for its file."""
+    a time). A child that dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE for its file.
+    `meanwhile()`, if given, is called once the first children are reading, instead of waiting idle."""
     if jobs:
         _warm_up()
     running: dict[int, tuple] = {}
@@ -183,6 +184,9 @@ def read_files(jobs: list[tuple[Path, str]], programme: Programme):
             child = start_forked(_child, (sending, os.getpid(), jobs[index][0], programme, jobs[index][1]))
             sending.close()
             running[index] = (child, receiving, time.monotonic())
+        if meanwhile is not None:
+            meanwhile()
+            meanwhile = None
         if following not in done:
             ready = multiprocessing.connection.wait([r for _, r, _ in running.values()], timeout=1)
             for index, (child, receiving, started) in list(running.items()):
@@ -225,8 +229,9 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
             store.keep_archived(identity.sha256, identity.content)
     # Only the bytes of new files are kept, to be archived with their records.
     identities = [replace(i, content=b"") if known is not None else i for i, known in zip(identities, seen)]
+    # While the new files are read, the records of those stored before are loaded for the figures.
     readings = read_files([(path, identity.name) for path, identity, known in zip(paths, identities, seen)
-                           if known is None], programme)
+                           if known is None], programme, lambda: store.prefetch(programme.id))
     results = []
     for number, (path, identity, known) in enumerate(zip(paths, identities, seen), start=1):
         if progress:

@@ -202,6 +202,7 @@ class Store:
             if column not in present:
                 self.db.execute(f"ALTER TABLE files ADD COLUMN {column} {definition}")
         self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.prefetched: dict[tuple[int, str], pd.DataFrame] = {}    # (file id, kind) → its records
 
     def __enter__(self) -> "Store":
         return self
@@ -381,8 +382,20 @@ class Store:
         data = sorted(c for c in frame.columns if not str(c).startswith("_"))
         return frame[[*data, "_file", "_sheet", "_row", "_column"]]
 
+    def prefetch(self, programme: str) -> None:
+        """Load, ahead of current_records, the column-wise records of the programme's files stored so
+        far (those no newer version replaced): done while new files are being read elsewhere."""
+        for file_id, kind in self.db.execute(
+                "SELECT c.file_id, c.kind FROM file_columns c JOIN files f ON f.id = c.file_id WHERE f.programme = ?"
+                " AND NOT EXISTS (SELECT 1 FROM files g WHERE g.programme = f.programme AND g.name = f.name"
+                " AND g.id > f.id)", (programme,)).fetchall():
+            self.prefetched[(file_id, kind)] = self._file_records(file_id, kind)
+
     def _file_records(self, file_id: int, kind: str) -> pd.DataFrame:
-        """All records of a kind a file brought, from its column-wise copy when it has one."""
+        """All records of a kind a file brought, from its column-wise copy when it has one (or as
+        prefetched: records of a stored file never change, only whether they are current)."""
+        if (file_id, kind) in self.prefetched:
+            return self.prefetched.pop((file_id, kind))
         row = self.db.execute("SELECT first_id, columns FROM file_columns WHERE file_id = ? AND kind = ?",
                               (file_id, kind)).fetchone()
         if row is not None:
