@@ -172,10 +172,13 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
         remove_leftovers(args.out)
         now = clock.now()
         renderer = Renderer()
-        for programme, period in plans:
-            runs.append(run(store, programme, period, now, renderer))
-            submit_documents(runs[-1], renderer)      # rendered while the next programme is worked out
-        render_documents(runs, store, renderer)
+        try:
+            for programme, period in plans:
+                runs.append(run(store, programme, period, now, renderer))
+                submit_documents(runs[-1], renderer)      # rendered while the next programme is worked out
+            render_documents(runs, store, renderer)
+        finally:
+            renderer.close()
         if remember is not None:
             remember(store, runs)
     print(summary(runs, label, what))

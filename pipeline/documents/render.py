@@ -1,7 +1,11 @@
 """Jinja → HTML → WeasyPrint PDF, with autoescaping and a URL fetcher that reaches nothing outside
-the project's own templates folder (and data: URLs)."""
+the project's own templates folder (and data: URLs).
+
+WeasyPrint is imported where documents are rendered, not by the run itself: a run hands its jobs to
+a Renderer, whose process imports it while the run reads its inbox."""
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -15,7 +19,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import jinja2
-import weasyprint
 
 from pipeline import failpoints
 from pipeline.processes import die_with_parent, start_forked
@@ -28,19 +31,36 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-class ProjectOnlyFetcher(weasyprint.URLFetcher):
-    """Serves data: URLs and files inside templates/; refuses everything else (file://, http://…)."""
+def _fetcher_class():
+    """ProjectOnlyFetcher, made the first time it is asked for (it needs WeasyPrint)."""
+    import weasyprint
 
-    def fetch(self, url, headers=None):
-        parsed = urlparse(url)
-        if parsed.scheme == "data":
-            return super().fetch(url, headers)
-        if parsed.scheme == "file":
-            path = Path(unquote(parsed.path)).resolve()
-            if path.is_relative_to(TEMPLATES.resolve()) and path.is_file():
-                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return weasyprint.urls.URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
-        raise ValueError(f"refused: {url}")
+    class ProjectOnlyFetcher(weasyprint.URLFetcher):
+        """Serves data: URLs and files inside templates/; refuses everything else (file://, http://…)."""
+
+        def fetch(self, url, headers=None):
+            parsed = urlparse(url)
+            if parsed.scheme == "data":
+                return super().fetch(url, headers)
+            if parsed.scheme == "file":
+                path = Path(unquote(parsed.path)).resolve()
+                if path.is_relative_to(TEMPLATES.resolve()) and path.is_file():
+                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return weasyprint.urls.URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+            raise ValueError(f"refused: {url}")
+
+    return ProjectOnlyFetcher
+
+
+_FETCHER: list = []
+
+
+def __getattr__(name: str):
+    if name == "ProjectOnlyFetcher":
+        if not _FETCHER:
+            _FETCHER.append(_fetcher_class())
+        return _FETCHER[0]
+    raise AttributeError(name)
 
 
 def environment() -> jinja2.Environment:
@@ -55,8 +75,10 @@ def html_of(template: str, context: dict) -> str:
 
 def pdf_bytes(template: str, context: dict) -> bytes:
     """The PDF of a template rendered with the context; the same context gives the same bytes."""
+    import weasyprint
+
     html = weasyprint.HTML(string=html_of(template, context), base_url=TEMPLATES.as_uri() + "/",
-                           url_fetcher=ProjectOnlyFetcher(), media_type="print")
+                           url_fetcher=__getattr__("ProjectOnlyFetcher")(), media_type="print")
     return html.write_pdf(pdf_identifier=b"officer-report-pipeline", uncompressed_pdf=False)
 
 
@@ -102,79 +124,118 @@ def subsetting_notice(available: bool) -> str | None:
 
 
 class Renderer:
-    """Makes jobs (PDFs, annotated copies) in forked worker processes while the run goes on: a job
-    submitted early (a programme's documents, as soon as its figures are known) is rendered beside the
-    next programme's reading and figures, on a core that would otherwise wait. At most `workers`
-    run at a time; finish() waits for all and gives their paths in the order they were submitted.
-    The bytes of a job do not depend on where or when it is made."""
+    """Makes jobs (PDFs, annotated copies) while the run goes on, in worker processes forked from one
+    small process started with the Renderer (it imports WeasyPrint meanwhile, and forks cheaply): a job
+    submitted early (a programme's documents, as soon as its figures are known) is made beside the
+    next programme's reading and figures. At most `workers` jobs run at a time; finish() waits for all
+    and gives their paths in the order they were submitted. Jobs travel pickled: plain data. The bytes
+    of a job do not depend on where or when it is made. On one core, jobs are made in finish(), here."""
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.jobs: list = []
-        self.waiting: list[int] = []
-        self.running: dict[int, tuple] = {}           # ticket → (process, receiving end)
         self.done: dict[int, tuple[Path | None, float]] = {}
-        self.noticed = False
+        self.process = None
+        if self.workers >= 2:
+            jobs_out, jobs_in = multiprocessing.Pipe(duplex=False)
+            results_out, results_in = multiprocessing.Pipe(duplex=False)
+            self.process = start_forked(_spawner, (jobs_out, results_in, os.getpid(), self.workers))
+            jobs_out.close()
+            results_in.close()
+            self.sending, self.receiving = jobs_in, results_out
 
     def submit(self, job) -> int:
-        """Queue a job; returns its ticket. Starts it at once when a worker is free."""
-        if isinstance(job, PdfJob) and not self.noticed:
-            self.noticed = True
-            notice = subsetting_notice(harfbuzz_subsetting())
-            if notice:
-                print(notice, file=sys.stderr)
+        """Hand a job over; returns its ticket. It starts at once when a worker is free."""
         self.jobs.append(job)
-        self.waiting.append(len(self.jobs) - 1)
-        self._collect(block=False)
-        self._start()
-        return len(self.jobs) - 1
+        ticket = len(self.jobs) - 1
+        if self.process is not None:
+            self.sending.send((ticket, job))
+            self._collect(block=False)
+        return ticket
 
     def finish(self) -> list[Path | None]:
         """Wait for every job; their paths (None where a job could not be made), in submission order."""
-        while self.waiting or self.running:
-            self._start()
-            self._collect(block=True)
+        if self.process is None:
+            if any(isinstance(job, PdfJob) for job in self.jobs):
+                _notice_once()
+            for ticket, job in enumerate(self.jobs):
+                self.done[ticket] = _write_job(job)
+                failpoints.reached("render")
+        else:
+            while len(self.done) < len(self.jobs):
+                self._collect(block=True)
+            self.close()
         RENDER_SECONDS.clear()
         RENDER_SECONDS.update((path, seconds) for path, seconds in self.done.values() if path is not None)
         made = [self.done[ticket][0] for ticket in range(len(self.jobs))]
         self.jobs, self.done = [], {}
         return made
 
-    def _start(self) -> None:
-        if self.workers < 2:               # one core: make the jobs here, in order, when asked to finish
-            return
-        while self.waiting and len(self.running) < self.workers:
-            ticket = self.waiting.pop(0)
-            receiving, sending = multiprocessing.Pipe(duplex=False)
-            process = start_forked(_worker, (sending, os.getpid(), self.jobs[ticket]))
-            sending.close()
-            self.running[ticket] = (process, receiving)
+    def close(self) -> None:
+        """Stop the renderer's process (it may still be importing WeasyPrint when nothing was asked)."""
+        if self.process is not None:
+            self.sending.close()
+            self.receiving.close()
+            self.process.kill()
+            self.process.join()
+            self.process = None
 
     def _collect(self, block: bool) -> None:
-        if self.workers < 2:
-            if block:
-                while self.waiting:
-                    ticket = self.waiting.pop(0)
-                    self.done[ticket] = _write_job(self.jobs[ticket])
-                    failpoints.reached("render")
-            return
-        if not self.running:
-            return
-        ready = multiprocessing.connection.wait([r for _, r in self.running.values()], timeout=None if block else 0)
-        for ticket, (process, receiving) in list(self.running.items()):
-            if receiving not in ready:
-                continue
+        while self.receiving.poll(None if block else 0):
             try:
-                status, found = receiving.recv()
+                ticket, (status, found) = self.receiving.recv()
             except (EOFError, OSError):
-                status, found = "bug", "进程意外退出"
-            receiving.close()
-            process.join()
-            del self.running[ticket]
+                raise RuntimeError("生成文档的进程意外退出") from None
             if status == "bug":
                 raise RuntimeError(f"生成 {self.jobs[ticket].path} 时程序出错：\n{found}")
             self.done[ticket] = found
             failpoints.reached("render")     # one job done, others maybe still being made
+            block = False
+
+
+def _notice_once() -> None:
+    notice = subsetting_notice(harfbuzz_subsetting())
+    if notice:
+        print(notice, file=sys.stderr)
+
+
+def _spawner(jobs, results, parent: int, workers: int) -> None:
+    """The renderer's process: import WeasyPrint, then fork a worker for each job as it comes (at most
+    `workers` at a time) and pass each worker's answer on to the run."""
+    try:
+        die_with_parent(parent)
+        importlib.import_module("weasyprint")        # now, while the run reads its inbox
+
+        waiting: list[tuple[int, object]] = []
+        running: dict = {}                         # receiving end → (ticket, process)
+        noticed, open_ = False, True
+        while open_ or waiting or running:
+            while waiting and len(running) < workers:
+                ticket, job = waiting.pop(0)
+                receiving, sending = multiprocessing.Pipe(duplex=False)
+                running[receiving] = (ticket, start_forked(_worker, (sending, os.getpid(), job)))
+                sending.close()
+            ready = multiprocessing.connection.wait(([jobs] if open_ else []) + list(running))
+            if jobs in ready:
+                try:
+                    ticket, job = jobs.recv()
+                    if isinstance(job, PdfJob) and not noticed:
+                        noticed = True
+                        _notice_once()
+                    waiting.append((ticket, job))
+                except (EOFError, OSError):        # the run has all it asked for, or is gone
+                    open_ = False
+            for receiving in [r for r in ready if r in running]:
+                ticket, process = running.pop(receiving)
+                try:
+                    answer = receiving.recv()
+                except (EOFError, OSError):
+                    answer = ("bug", "进程意外退出")
+                receiving.close()
+                process.join()
+                results.send((ticket, answer))
+    finally:
+        os._exit(0)
 
 
 def _worker(connection, parent: int, job) -> None:

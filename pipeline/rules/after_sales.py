@@ -171,6 +171,8 @@ def report_late(cards: pd.DataFrame) -> pd.Series:
 
 def card_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """One column of True/False per problem code, in the order of RULES.md."""
+    if cards.empty:          # a month without cards (the trend looks at six)
+        return pd.DataFrame({code: pd.Series(dtype=bool) for code in CODES}, index=cards.index)
     checks = {"信息不全": customer_info_incomplete(cards, rules), "迟到": late(cards, rules),
               "严重迟到": seriously_late(cards, rules), "回访超时": callback_overdue(cards, rules),
               "未回访": callback_missing(cards), "需再次上门": revisit_needed(cards),
@@ -408,8 +410,7 @@ def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
 def revisit_list(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """The cards needing another visit (需再次上门): 工单号, 网点, 服务工程师, 完工时间, 用户评价, 回访结果."""
     chosen = cards[flags["需再次上门"]]
-    return chosen[["工单号", "网点", "服务工程师", "完工时间", "用户评价", "回访结果"]] \
-        .sort_values(["网点", "完工时间"], kind="stable").reset_index(drop=True)
+    return sorted_rows(chosen[["工单号", "网点", "服务工程师", "完工时间", "用户评价", "回访结果"]], ["网点", "完工时间"])
 
 
 def checked(cards: pd.DataFrame, period: Period, rules: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
