@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
 from pipeline.problems import ERROR, Problem
+from pipeline.rules.programmes import READING_DERIVATIONS, derivations_code
 from pipeline.settings import Programme
 from pipeline import failpoints, timing
 from pipeline.processes import die_with_parent, start_forked
@@ -40,9 +41,11 @@ CHILD_SECONDS = 900
 
 
 def reader_of(programme: Programme) -> str:
-    """The reader's identity for a programme: the code's version and the settings validation depends on."""
+    """The reader's identity for a programme: the code's version, the settings validation depends on,
+    and the code of what the preset's rules work out when a file is read."""
     settings = json.dumps(programme.config, ensure_ascii=False, sort_keys=True)
-    return f"{READER_VERSION}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
+    code = derivations_code(programme.preset)
+    return f"{READER_VERSION}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}" + (f"-{code}" if code else "")
 
 
 @dataclass
@@ -120,6 +123,9 @@ def _validated(sheets, kinds, programme: Programme, name: str, problems: list[Pr
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         frame, duplicates, kept_keys = duplicate_key_problems(frame, kind, programme.id, name, layout)
         problems += sorted(duplicates, key=lambda p: (p.sheet, p.row or 0))
+        derive = READING_DERIVATIONS.get(programme.preset, {}).get(kind_name)
+        if derive is not None and len(frame):
+            frame = pd.concat([frame, derive(frame, programme.rules)], axis=1)
         records[kind_name] = frame
         keys[kind_name] = kept_keys
     return FileReading(records, keys, problems, layout)

@@ -6,12 +6,14 @@ import pandas as pd
 from schemas import FormKind, all_kinds
 
 ORIGIN = ["_file", "_sheet", "_row", "_column"]
+DERIVED = "_d:"          # columns a programme's rules worked out when the records' file was read
 
 
 def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
     """The records of one kind with each field in its dtype (missing fields as empty columns)."""
     columns = kind.headers + [name for name, _ in kind.derived]
-    frame = records.reindex(columns=columns + [c for c in ORIGIN if c in records]) if len(records) else \
+    worked_out = [c for c in records.columns if str(c).startswith(DERIVED)]     # kept from reading the file
+    frame = records.reindex(columns=columns + worked_out + [c for c in ORIGIN if c in records]) if len(records) else \
         pd.DataFrame(columns=columns + ORIGIN)
     converted = {}
     for f in kind.fields:

@@ -119,6 +119,7 @@ class Change:
 
 
 LOOKUP_CHUNK = 500
+DERIVED = "_d:"          # columns a programme's rules work out when a file is read (pipeline.rules.programmes)
 
 
 def _json_column(values: pd.Series) -> list[object]:
@@ -169,7 +170,9 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
     """The store's text of a frame of records (pure: done where the file is read, in parallel)."""
     columns = _json_columns(frame)
     origin = {"_sheet": frame["_sheet"].tolist(), "_row": frame["_row"].astype("int64").tolist()}
-    return Encoded(_record_json(columns), json.dumps({**origin, **columns}, ensure_ascii=False))
+    # Values the rules worked out when the file was read (_d:…): kept column-wise, not in the records.
+    worked_out = {c: _json_column(frame[c]) for c in frame.columns if str(c).startswith(DERIVED)}
+    return Encoded(_record_json(columns), json.dumps({**origin, **worked_out, **columns}, ensure_ascii=False))
 
 
 def _json_value(value: object) -> object:
@@ -380,7 +383,8 @@ class Store:
         if not frame["_id"].is_monotonic_increasing:
             frame = frame.sort_values("_id", kind="stable").reset_index(drop=True)
         data = sorted(c for c in frame.columns if not str(c).startswith("_"))
-        return frame[[*data, "_file", "_sheet", "_row", "_column"]]
+        worked_out = [c for c in frame.columns if str(c).startswith(DERIVED)]
+        return frame[[*data, *worked_out, "_file", "_sheet", "_row", "_column"]]
 
     def prefetch(self, programme: str) -> None:
         """Load, ahead of current_records, the column-wise records of the programme's files stored so

@@ -232,3 +232,21 @@ def test_phone_checks_and_masks_agree_with_the_rule_for_odd_cells():
     assert masked_phone(values).tolist()[:11] == ["139****5678", "139****5678", "****", "****", "****", "****",
                                                  "****", "0454-****567", "010-****678", "****", "****"]
     assert masked_phone(values).tolist()[11:14] == ["", "", ""] and masked_phone(values)[14] == "****"
+
+
+def test_what_is_worked_out_when_a_file_is_read_gives_the_same_figures():
+    """Codes, masked phones and districts kept from reading the file (_d: columns) give what working
+    them out from the cells gives, also when only some cards have them (stored by an earlier version)."""
+    cards = [card("GD1"), card("GD2", 到达时间="2026-11-03 09:45", 联系电话="0454-1234567"),
+             card("GD3", 用户评价="不满意", 用户地址="北安市某街"), card("GD4", 交回时间=None, 联系电话=None),
+             card("GD5", 服务方式="电话咨询", 预约时间=None, 到达时间=None, 回访时间="2026-11-03 13:00")]
+    frame = records(service_cards=cards)["service_cards"]
+    kept = pd.concat([frame, after_sales.card_derivations(frame, RULES)], axis=1)
+    partly = kept.copy()
+    partly.loc[[1, 3], [after_sales.FLAGS, after_sales.MASKED, after_sales.DISTRICT]] = None
+    expected = after_sales.card_problems(frame, RULES)
+    assert expected.any().any()
+    for worked_out in (kept, partly):
+        pd.testing.assert_frame_equal(after_sales.card_problems(worked_out, RULES), expected)
+        pd.testing.assert_frame_equal(after_sales.card_sheet(worked_out, expected),
+                                      after_sales.card_sheet(frame, expected))

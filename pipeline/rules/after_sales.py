@@ -170,15 +170,62 @@ def report_late(cards: pd.DataFrame) -> pd.Series:
 
 
 def card_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
-    """One column of True/False per problem code, in the order of RULES.md."""
+    """One column of True/False per problem code, in the order of RULES.md (taken from the codes worked
+    out when the card's file was read, where the card has them: card_derivations)."""
     if cards.empty:          # a month without cards (the trend looks at six)
         return pd.DataFrame({code: pd.Series(dtype=bool) for code in CODES}, index=cards.index)
+    if FLAGS not in cards.columns:
+        return checked_problems(cards, rules)
+    known = cards[FLAGS].notna().to_numpy()
+    bits = np.zeros(len(cards), dtype=np.int64)
+    bits[known] = cards[FLAGS].to_numpy()[known].astype(np.int64)
+    if not known.all():
+        bits[~known] = code_bits(checked_problems(cards[~known], rules))
+    return pd.DataFrame({code: (bits >> n) & 1 == 1 for n, code in enumerate(CODES)}, index=cards.index)
+
+
+def checked_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """card_problems worked out from the cards' cells."""
     checks = {"信息不全": customer_info_incomplete(cards, rules), "迟到": late(cards, rules),
               "严重迟到": seriously_late(cards, rules), "回访超时": callback_overdue(cards, rules),
               "未回访": callback_missing(cards), "需再次上门": revisit_needed(cards),
               "疑似虚假满意": suspected_false_satisfaction(cards), "收费不符": fee_mismatch(cards),
               "交卡超时": card_handed_in_late(cards), "上报超时": report_late(cards)}
     return pd.DataFrame({code: checks[code].astype(bool) for code in CODES}, index=cards.index)
+
+
+def code_bits(flags: pd.DataFrame) -> np.ndarray:
+    """Each card's problem codes as one number (bit n for the n-th code of CODES)."""
+    return sum((flags[code].to_numpy(dtype=np.int64) << n) for n, code in enumerate(CODES)) \
+        if len(flags) else np.zeros(0, dtype=np.int64)
+
+
+# -- worked out when a file is read -----------------------------------------------------------------
+# What each card gives the figures whatever the month: its codes, its phone masked, its district. They
+# are worked out once, in the process that reads the card's file, and kept with its records (columns
+# named _d:…), so that a rerun after one outlet's workbook changed does not work them out for every
+# other outlet's cards again. Cards kept without them (stored by an earlier version) are worked out here.
+DERIVED = "_d:"
+FLAGS, MASKED, DISTRICT = DERIVED + "问题", DERIVED + "联系电话", DERIVED + "所在区县"
+
+
+def card_derivations(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """The _d: columns of a file's cards (see above)."""
+    return pd.DataFrame({FLAGS: code_bits(checked_problems(cards, rules)) if len(cards) else [],
+                         MASKED: masked_phone(cards["联系电话"]), DISTRICT: district(cards["用户地址"])},
+                        index=cards.index)
+
+
+def derived_or(cards: pd.DataFrame, column: str, work_out) -> pd.Series:
+    """A _d: column where the cards have it, work_out(cards) for the others."""
+    if column not in cards.columns:
+        return work_out(cards)
+    values = cards[column].astype(object)
+    missing = values.isna()
+    if missing.any():
+        values = values.copy()
+        values[missing] = work_out(cards[missing])
+    return values
 
 
 def problem_text(flags: pd.DataFrame) -> pd.Series:
@@ -403,7 +450,8 @@ def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
         "到达时间": cards["到达时间"], "完工时间": cards["完工时间"], "回访时间": cards["回访时间"],
         "回访结果": cards["回访结果"], "用户评价": cards["用户评价"], "实收金额": cards["实收金额"],
         "应收金额": fee_due(cards), "交回时间": cards["交回时间"], "上报时间": cards["上报时间"],
-        "联系电话": masked_phone(cards["联系电话"]), "所在区县": district(cards["用户地址"])})
+        "联系电话": derived_or(cards, MASKED, lambda c: masked_phone(c["联系电话"])),
+        "所在区县": derived_or(cards, DISTRICT, lambda c: district(c["用户地址"]))})
     return sorted_rows(listed, ["网点", "完工时间", "工单号"])
 
 

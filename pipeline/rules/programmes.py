@@ -1,6 +1,10 @@
 """Which rules each preset runs: the monthly figures and the assessment of every programme."""
 from __future__ import annotations
 
+import hashlib
+import sys
+from pathlib import Path
+
 import pandas as pd
 
 from pipeline.rules import after_sales, class_officers, community, correspondents, teaching
@@ -12,6 +16,23 @@ TIE_BREAK_COLUMNS = {"community": ["反馈数", "出席例会"], "teaching": ["�
                      "class-officers": ["有反馈月数"], "correspondents": []}
 PERSONAL_COLUMNS = ("姓名", "联系电话")
 ID_COLUMNS = ("工号", "作者工号", "工号或单位")
+
+
+# What a preset's rules work out for each record of a kind when its file is read (in the reader
+# process), kept with the records as _d:… columns: frame, rules → those columns.
+READING_DERIVATIONS = {"after-sales": {"service_cards": after_sales.card_derivations}}
+
+
+def derivations_code(preset: str) -> str:
+    """A hash of the code of a preset's reading derivations (their modules' source), '' when it has
+    none: new code, files read again."""
+    derivations = READING_DERIVATIONS.get(preset, {}).values()
+    if not derivations:
+        return ""
+    digest = hashlib.sha256()
+    for derive in derivations:
+        digest.update(Path(sys.modules[derive.__module__].__file__).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 # The columns the after-sales engineers may be ranked by.
