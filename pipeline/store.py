@@ -172,7 +172,37 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
     origin = {"_sheet": frame["_sheet"].tolist(), "_row": frame["_row"].astype("int64").tolist()}
     # Values the rules worked out when the file was read (_d:…): kept column-wise, not in the records.
     worked_out = {c: _json_column(frame[c]) for c in frame.columns if str(c).startswith(DERIVED)}
-    return Encoded(_record_json(columns), json.dumps({**origin, **worked_out, **columns}, ensure_ascii=False))
+    kept = {name: _repeated(values) for name, values in {**origin, **worked_out, **columns}.items()}
+    return Encoded(_record_json(columns), json.dumps(kept, ensure_ascii=False))
+
+
+# A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it
+# then makes one object per distinct value instead of one per record (outlets, engineers, enums).
+REPEATED_SHARE = 4          # at most one distinct value in this many records
+
+
+def _repeated(values: list[object]) -> list[object] | dict:
+    if len(values) < 2 * REPEATED_SHARE:
+        return values
+    try:
+        codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    except TypeError:
+        return values
+    if len(distinct) * REPEATED_SHARE > len(values):
+        return values
+    texts = [None if not isinstance(v, str) and pd.isna(v) else v for v in distinct]
+    if any(not isinstance(v, (str, type(None))) for v in texts):       # texts and blanks only
+        return values
+    return {"values": texts, "codes": codes.tolist()}
+
+
+def _unrepeated(column: list[object] | dict) -> list[object] | np.ndarray:
+    """A column as _repeated kept it, as values again."""
+    if isinstance(column, dict):
+        distinct = np.empty(len(column["values"]), dtype=object)
+        distinct[:] = column["values"]
+        return distinct[np.asarray(column["codes"], dtype=np.intp)]
+    return column
 
 
 def _json_value(value: object) -> object:
@@ -403,7 +433,7 @@ class Store:
         row = self.db.execute("SELECT first_id, columns FROM file_columns WHERE file_id = ? AND kind = ?",
                               (file_id, kind)).fetchone()
         if row is not None:
-            frame = pd.DataFrame(json.loads(row[1]))
+            frame = pd.DataFrame({name: _unrepeated(column) for name, column in json.loads(row[1]).items()})
             frame.insert(0, "_id", range(row[0], row[0] + len(frame)))
             return frame
         # A file stored before column-wise copies were kept: from its records, one by one.
