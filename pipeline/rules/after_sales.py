@@ -7,7 +7,7 @@ from numpy.dtypes import StringDType
 import pandas as pd
 
 from pipeline.rules.awards import ranks
-from pipeline.rules.figures import Figures, trend, no_reasons, officer_table, officers_of
+from pipeline.rules.figures import Figures, Later, Tables, trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import records_in
 from pipeline.rules.periods import Period, counting_span
 
@@ -485,19 +485,20 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     outlets = grouped_kpis(cards, flags, ["网点"], rules, counts)
     engineers = engineer_table(cards, flags, rules, counts)
     officers = officers_of(records, rules)
-    tables = {
-        "工单": card_sheet(cards, flags),
+    tables = Tables({
+        # The two long lists only the workbook shows: worked out while the bulletin is rendered.
+        "工单": Later(lambda: card_sheet(cards, flags)),
         "网点": outlets,
         "工程师": engineers,
         "对账": daily_reconciliation(cards, flags),
-        "问题工单": problem_cards(cards, flags),
+        "问题工单": Later(lambda: problem_cards(cards, flags)),
         "需再次上门": revisit_list(cards, flags),
         "更新工单": updated_cards(cards, flags, changed),
         "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
                      else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in ("工单数", "准时率", "满意率")}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
                              records["attendance"], no_reasons(officers), no_reasons(officers)),
-    }
+    })
     total = kpis(cards, flags, rules, counts)
     facts = {"total": total, "codes": {code: int(flags[code].sum()) for code in CODES},
              "anomalies": engineers.loc[engineers["复核"] == "是", ["网点", "服务工程师"]].values.tolist()

@@ -1,6 +1,7 @@
 """What the rules hand to the writers: named tables (one sheet each) and a few facts for sentences."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -11,6 +12,33 @@ from pipeline.rules.periods import Period, last_months, so_far
 
 # How many months the trend table (and the bulletin's trend chart) looks back, this month included.
 TREND_MONTHS = 6
+
+
+class Later:
+    """A table worked out only when it is first looked at (a long list that only the workbook shows:
+    the bulletin can be rendered meanwhile)."""
+
+    def __init__(self, make: Callable[[], pd.DataFrame]):
+        self.make = make
+
+
+class Tables(Mapping):
+    """Sheet name → table, in reading order; a Later is worked out the first time it is looked at."""
+
+    def __init__(self, tables: dict[str, "pd.DataFrame | Later"]):
+        self._tables = dict(tables)
+
+    def __getitem__(self, sheet: str) -> pd.DataFrame:
+        table = self._tables[sheet]
+        if isinstance(table, Later):
+            table = self._tables[sheet] = table.make()
+        return table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
 
 
 @dataclass
