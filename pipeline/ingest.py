@@ -155,6 +155,8 @@ def _child(connection, parent: int, path: Path, programme: Programme, name: str)
         reading = read_file(path, programme, name)
         with phase("store"):
             reading.encoded = {kind: encode_records(frame) for kind, frame in reading.records.items()}
+            # The store takes the records as encoded; of the frames it needs only where each row came from.
+            reading.records = {kind: frame[["_sheet", "_row"]] for kind, frame in reading.records.items()}
         connection.send(("ok", reading, timing.taken()))
     except MemoryError:
         connection.send(("too large", None, {}))
