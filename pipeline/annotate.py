@@ -256,7 +256,7 @@ def _row_edits(xml: bytes, row_start: int, cells: list[str], marked: Marked) -> 
             raise Unexpected("cell without r")
         present.append((_position(attributes["r"])[1], attributes, opening.end() + match.start(),
                         opening.end() + match.end()))
-    edits = []
+    edits, added = [], False
     for cell in cells:
         column = _position(cell)[1]
         found = next((p for p in present if p[0] == column), None)
@@ -273,6 +273,9 @@ def _row_edits(xml: bytes, row_start: int, cells: list[str], marked: Marked) -> 
         after = next((p for p in present if p[0] > column), None)
         at = after[2] if after is not None else row_end
         edits.append((at, at, b'<c r="%s" s="%d"/>' % (cell.encode(), marked.index(0))))
+        added = True
+    if added and b"spans=" in opening.group():      # a hint of the row's first and last column: drop it
+        edits.append((row_start, opening.end(), re.sub(rb'\sspans="[^"]*"', b"", opening.group())))
     return edits
 
 

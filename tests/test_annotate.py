@@ -88,3 +88,17 @@ def test_a_workbook_with_comments_of_its_own_is_annotated_through_openpyxl(tmp_p
     book = openpyxl.load_workbook(io.BytesIO(annotated_copy(source, [problem(3, "E")])))
     assert book["一大队"]["E3"].fill.fgColor.rgb.endswith("FF8080")
     assert book["一大队"]["A2"].comment.text == "clerk's own note"
+
+
+def test_a_cell_added_to_a_row_drops_the_rows_column_span_hint(tmp_path):
+    source = clerk_workbook(tmp_path / "11月.xlsx")
+    with zipfile.ZipFile(source) as package:
+        parts = {name: package.read(name) for name in package.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(b'<row r="3">', b'<row r="3" spans="1:5">')
+    with zipfile.ZipFile(source, "w") as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    made = annotated_package(source.read_bytes(), {("一大队", "B3"): ["必填"]})
+    sheet = zipfile.ZipFile(io.BytesIO(made)).read("xl/worksheets/sheet1.xml")
+    assert b'<row r="3">' in sheet and b"spans" not in sheet
+    assert openpyxl.load_workbook(io.BytesIO(made))["一大队"]["B3"].comment.text == "必填"
