@@ -119,6 +119,8 @@ class Change:
 
 
 LOOKUP_CHUNK = 500
+# A file f no newer file of the same name replaced (storing a newer version supersedes all its records).
+_NEWEST_VERSION = "NOT EXISTS (SELECT 1 FROM files g WHERE g.programme = f.programme AND g.name = f.name AND g.id > f.id)"
 DERIVED = "_d:"          # columns a programme's rules work out when a file is read (pipeline.rules.programmes)
 
 
@@ -386,8 +388,7 @@ class Store:
         Each file's records are loaded column by column in one go, then those no longer current dropped.
         A file of which a newer version (same name) was stored has no current record and is not loaded."""
         files = self.db.execute(
-            "SELECT f.id, f.name, f.layout FROM files f WHERE f.programme = ?"
-            " AND NOT EXISTS (SELECT 1 FROM files g WHERE g.programme = f.programme AND g.name = f.name AND g.id > f.id)"
+            f"SELECT f.id, f.name, f.layout FROM files f WHERE f.programme = ? AND {_NEWEST_VERSION}"
             " AND EXISTS (SELECT 1 FROM records r WHERE r.file_id = f.id AND r.kind = ?) ORDER BY f.id",
             (programme, kind)).fetchall()
         superseded = {row[0] for row in self.db.execute(
@@ -420,9 +421,8 @@ class Store:
         """Load, ahead of current_records, the column-wise records of the programme's files stored so
         far (those no newer version replaced): done while new files are being read elsewhere."""
         for file_id, kind in self.db.execute(
-                "SELECT c.file_id, c.kind FROM file_columns c JOIN files f ON f.id = c.file_id WHERE f.programme = ?"
-                " AND NOT EXISTS (SELECT 1 FROM files g WHERE g.programme = f.programme AND g.name = f.name"
-                " AND g.id > f.id)", (programme,)).fetchall():
+                "SELECT c.file_id, c.kind FROM file_columns c JOIN files f ON f.id = c.file_id"
+                f" WHERE f.programme = ? AND {_NEWEST_VERSION}", (programme,)).fetchall():
             self.prefetched[(file_id, kind)] = self._file_records(file_id, kind)
 
     def _file_records(self, file_id: int, kind: str) -> pd.DataFrame:

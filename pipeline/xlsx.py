@@ -292,7 +292,7 @@ def _stretch(task: tuple[int, int, int, bool]) -> tuple[int, int, bytes]:
 
 
 class StretchCache(Protocol):
-    """Deflated stretches of sheets written before, by the digest of what they hold (stretch_digests)."""
+    """Deflated stretches of sheets written before, by the digest of what they hold (_stretches_of)."""
 
     def found(self, digests: list[str]) -> dict[str, tuple[int, int, bytes]]: ...
 
