@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pdfplumber
@@ -273,6 +274,25 @@ def test_two_renders_are_byte_identical_also_in_parallel(tmp_path):
     assert pdf_bytes("evaluation.html", context) == first
     paths = render_all([PdfJob(tmp_path / f"{i}.pdf", "evaluation.html", context) for i in range(3)])
     assert all(path.read_bytes() == first for path in paths)
+
+
+@dataclass(frozen=True)
+class BrokenJob:
+    """A job whose making fails, as a bug would."""
+
+    path: Path
+
+    def make(self):
+        raise ValueError("坏了")
+
+
+def test_a_job_that_fails_is_reported_and_no_worker_is_left_behind(tmp_path):
+    import multiprocessing
+
+    context = context_for(tmp_path)
+    with pytest.raises(RuntimeError, match="坏了"):
+        render_all([PdfJob(tmp_path / "1.pdf", "evaluation.html", context), BrokenJob(tmp_path / "2.pdf")])
+    assert multiprocessing.active_children() == []
 
 
 def test_harfbuzz_subsetting_is_in_use_here_and_its_absence_would_be_named():

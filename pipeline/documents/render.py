@@ -162,9 +162,11 @@ class Renderer:
                 self.done[ticket] = _write_job(job)
                 failpoints.reached("render")
         else:
-            while len(self.done) < len(self.jobs):
-                self._collect(block=True)
-            self.close()
+            try:
+                while len(self.done) < len(self.jobs):
+                    self._collect(block=True)
+            finally:                       # also when a job failed: no process is left behind
+                self.close()
         RENDER_SECONDS.clear()
         RENDER_SECONDS.update((path, seconds) for path, seconds in self.done.values() if path is not None)
         made = [self.done[ticket][0] for ticket in range(len(self.jobs))]
