@@ -19,6 +19,7 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
+from pipeline.convert import is_blank
 from pipeline.problems import column_letter
 from pipeline.xlsx import ILLEGAL_XML
 from schemas import FormKind
@@ -159,7 +160,7 @@ class Column:
 
     def blank(self) -> np.ndarray:
         """True for each row whose cell is empty (None, NaN, or only white space)."""
-        return np.array([_is_blank(v) for v in self.values], dtype=bool)[self.codes] if len(self.codes) \
+        return np.array([is_blank(v) for v in self.values], dtype=bool)[self.codes] if len(self.codes) \
             else np.zeros(0, dtype=bool)
 
     def take(self, positions: np.ndarray) -> "Column":
@@ -167,10 +168,6 @@ class Column:
 
 
 _EQUAL_NUMBERS = {bool, int, float}
-
-
-def _is_blank(cell: object) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip()) or (isinstance(cell, float) and cell != cell)
 
 
 @dataclass
