@@ -40,18 +40,10 @@ class Unexpected(Exception):
 
 
 def annotated_package(data: bytes, notes: dict[tuple[str, str], list[str]]) -> bytes | None:
-    """The package with the notes ((sheet, cell such as "E4") → messages) marked; None when it cannot
-    be done by editing its XML."""
+    """The package with the notes ((sheet, cell such as "E4") → messages) marked, notes on sheets it
+    does not have passed over; None when it cannot be done by editing its XML (or no note is on a sheet)."""
     try:
         return _annotated(data, notes)
-    except (Unexpected, KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
-        return None
-
-
-def sheet_names(data: bytes) -> list[str] | None:
-    """The worksheet names of a package, as annotated_package knows them; None when it cannot tell."""
-    try:
-        return list(_sheet_parts(zipfile.ZipFile(io.BytesIO(data))))
     except (Unexpected, KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
         return None
 

@@ -11,7 +11,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline.annotate import annotated_package, sheet_names
+from pipeline.annotate import annotated_package
 from pipeline.inbox import check_package, editable_copy
 from pipeline.outputs import stable_zip, write_atomically
 from pipeline.xlsx import column_width, workbook_bytes
@@ -35,12 +35,12 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "",
     return write_atomically(path, workbook_bytes(sheets, title, cache=cache))
 
 
-def problem_notes(problems: list, sheets: list[str]) -> dict[tuple[str, str], list[str]]:
-    """(sheet, cell) → the messages to mark it with, for the problems on these sheets. A problem
-    without a cell (a rejected header) is put on the first cell of its row, or of its sheet."""
+def problem_notes(problems: list, sheets: list[str] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(sheet, cell) → the messages to mark it with, for the problems on a sheet (on these sheets, when
+    given). A problem without a cell (a rejected header) is put on the first cell of its row, or of its sheet."""
     notes: dict[tuple[str, str], list[str]] = {}
     for problem in problems:
-        if not problem.sheet or problem.sheet[:31] not in sheets:
+        if not problem.sheet or (sheets is not None and problem.sheet[:31] not in sheets):
             continue
         cell = f"{problem.column or 'A'}{problem.row or 1}"
         notes.setdefault((problem.sheet[:31], cell), []).append(problem.message)
@@ -65,8 +65,7 @@ def annotated_copy(path: Path, problems: list) -> bytes:
         data = path.read_bytes()
         if data.startswith(b"PK"):
             check_package(data)
-            names = sheet_names(data)
-            made = annotated_package(data, problem_notes(problems, names)) if names is not None else None
+            made = annotated_package(data, problem_notes(problems))     # it passes over unknown sheets
             if made is not None:
                 return made
     return annotated_bytes(editable_copy(path), problems)
