@@ -124,6 +124,16 @@ _NEWEST_VERSION = "NOT EXISTS (SELECT 1 FROM files g WHERE g.programme = f.progr
 DERIVED = "_d:"          # columns a programme's rules work out when a file is read (pipeline.rules.programmes)
 
 
+def _rows_with(db: sqlite3.Connection, query: str, fixed: tuple, values) -> list[tuple]:
+    """The rows of `query` (its IN ({}) filled with marks) for each distinct value, a few hundred a time."""
+    unique = list(dict.fromkeys(values))
+    rows: list[tuple] = []
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        chunk = unique[start:start + LOOKUP_CHUNK]
+        rows += db.execute(query.format(",".join("?" * len(chunk))), (*fixed, *chunk)).fetchall()
+    return rows
+
+
 def _json_column(values: pd.Series) -> list[object]:
     """A column's values as JSON takes them, the way _json_value gives them, built per column."""
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -372,15 +382,8 @@ class Store:
 
     def _current_data(self, programme: str, kind: str, keys: list[str]) -> dict[str, str]:
         """The data of the current records with these keys (looked up a few hundred at a time)."""
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), LOOKUP_CHUNK):
-            chunk = unique[start:start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            found.update(self.db.execute(
-                f"SELECT key, data FROM records WHERE programme = ? AND kind = ? AND superseded_by IS NULL"
-                f" AND key IN ({marks})", (programme, kind, *chunk)))
-        return found
+        return dict(_rows_with(self.db, "SELECT key, data FROM records WHERE programme = ? AND kind = ?"
+                                        " AND superseded_by IS NULL AND key IN ({})", (programme, kind), keys))
 
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
         """The records of a kind that no newer file replaced, in the order they were stored, with their
@@ -525,15 +528,8 @@ class StoredStretches:
         self.db, self.workbook = store.db, workbook
 
     def found(self, digests: list[str]) -> dict[str, tuple[int, int, bytes]]:
-        found = {}
-        unique = list(dict.fromkeys(digests))
-        for start in range(0, len(unique), LOOKUP_CHUNK):
-            chunk = unique[start:start + LOOKUP_CHUNK]
-            for digest, crc, size, packed in self.db.execute(
-                    f"SELECT digest, crc, size, packed FROM stretches WHERE digest IN ({','.join('?' * len(chunk))})",
-                    chunk):
-                found[digest] = (crc, size, bytes(packed))
-        return found
+        return {digest: (crc, size, bytes(packed)) for digest, crc, size, packed in _rows_with(
+            self.db, "SELECT digest, crc, size, packed FROM stretches WHERE digest IN ({})", (), digests)}
 
     def keep(self, stretches: dict[str, tuple[int, int, bytes]]) -> None:
         """Keep these as the workbook's stretches, and let go of every stretch no workbook uses now."""
