@@ -7,6 +7,7 @@ replaced them. A file whose content was stored before is not read again.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from json.encoder import encode_basestring
@@ -20,7 +21,7 @@ import pandas as pd
 from pipeline import failpoints
 from pipeline.problems import Problem
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Columns added to files after version 1, with their definitions, for stores made by earlier versions.
 ADDED_FILE_COLUMNS = {"reader": "TEXT NOT NULL DEFAULT ''", "layout": "TEXT NOT NULL DEFAULT '{}'"}
 SCHEMA = """
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS records (
     key           TEXT NOT NULL,
     sheet         TEXT NOT NULL,
     row           INTEGER NOT NULL,
-    data          TEXT NOT NULL,         -- JSON: canonical header → value, dates as ISO text
+    digest        INTEGER NOT NULL,      -- of the record's content (record_digests); the content itself
+                                         -- is in the file's column-wise copy (file_columns)
     superseded_by INTEGER REFERENCES files(id)
 );
 CREATE TABLE IF NOT EXISTS archive (  -- every ingested file's bytes, by content: the store can be rebuilt
@@ -160,21 +162,61 @@ _JSON_TEXT = {str: encode_basestring, type(None): lambda _: "null", bool: lambda
               int: int.__repr__, float: lambda v: float.__repr__(v) if math.isfinite(v) else json.dumps(v)}
 
 
-def _record_json(columns: dict[str, list[object]]) -> list[str]:
-    """Each record as canonical JSON text (what json.dumps gives for the record's dict: sorted keys,
-    dates as ISO text), put together column by column."""
-    texts = []
-    for name, values in columns.items():
-        head = encode_basestring(name) + ": "
-        texts.append([head + _JSON_TEXT[type(v)](v) for v in values])
-    return ["{" + ", ".join(row) + "}" for row in zip(*texts)]
+# A record's digest: the columns' value digests (blake2b of "name: value" as canonical JSON gives them),
+# folded in sorted column order. The store compares records by it: what a clerk changed, what a rebuilt
+# store gives again. Worked out per distinct value of a column, so a file costs little more than its
+# distinct cells.
+_FOLD_START, _FOLD_PRIME = 0xCBF29CE484222325, 0x100000001B3
+_NUMBERS = {int, float, bool}
+
+
+def _value_digest(name: str, value: object) -> int:
+    return _text_digest(name, _JSON_TEXT[type(value)](value))
+
+
+def _text_digest(name: str, text: str) -> int:
+    whole = encode_basestring(name) + ": " + text
+    return int.from_bytes(hashlib.blake2b(whole.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _column_digests(name: str, values: list[object]) -> np.ndarray:
+    """The value digest of each cell of a column (its JSON values), as uint64."""
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = values
+    if len(set(map(type, values)) & _NUMBERS) > 1:      # 1, 1.0 and true are one key to a hash table
+        cells[:] = [_JSON_TEXT[type(v)](v) for v in values]
+        codes, distinct = pd.factorize(cells, use_na_sentinel=False)
+        table = np.fromiter((_text_digest(name, v) for v in distinct), np.uint64, len(distinct))
+    else:
+        codes, distinct = pd.factorize(cells, use_na_sentinel=False)      # gives null back as NaN
+        table = np.fromiter((_value_digest(name, None if v != v else v) for v in distinct), np.uint64, len(distinct))
+    return table[codes]
+
+
+def record_digests(columns: dict[str, list[object]]) -> np.ndarray:
+    """Each record's digest (int64) from its columns' JSON values (_json_columns)."""
+    rows = len(next(iter(columns.values()))) if columns else 0
+    folded = np.full(rows, _FOLD_START, dtype=np.uint64)
+    prime = np.uint64(_FOLD_PRIME)
+    for name in sorted(columns):
+        np.bitwise_xor(folded, _column_digests(name, columns[name]), out=folded)
+        np.multiply(folded, prime, out=folded)
+    return folded.view(np.int64)
+
+
+def record_digest(data: dict[str, object]) -> int:
+    """The digest of one record given as a dict (what record_digests gives for it)."""
+    folded = _FOLD_START
+    for name in sorted(data):
+        folded = ((folded ^ _value_digest(name, data[name])) * _FOLD_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return folded - (1 << 64) if folded >= 1 << 63 else folded
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """A frame of records as the store keeps them: each record's JSON, and all of them column-wise."""
+    """A frame of records as the store keeps them: each record's digest, and all of them column-wise."""
 
-    records: list[str]
+    digests: np.ndarray
     columns: str
 
 
@@ -182,10 +224,10 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
     """The store's text of a frame of records (pure: done where the file is read, in parallel)."""
     columns = _json_columns(frame)
     origin = {"_sheet": frame["_sheet"].tolist(), "_row": frame["_row"].astype("int64").tolist()}
-    # Values the rules worked out when the file was read (_d:…): kept column-wise, not in the records.
+    # Values the rules worked out when the file was read (_d:…): kept column-wise, not in the digests.
     worked_out = {c: _json_column(frame[c]) for c in frame.columns if str(c).startswith(DERIVED)}
     kept = {name: _repeated(values) for name, values in {**origin, **worked_out, **columns}.items()}
-    return Encoded(_record_json(columns), json.dumps(kept, ensure_ascii=False))
+    return Encoded(record_digests(columns), json.dumps(kept, ensure_ascii=False))
 
 
 # A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it
@@ -241,6 +283,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(records)")}
+        if "data" in present:
+            _records_to_digests(self.db)
         self.db.executescript(SCHEMA)
         present = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
         for column, definition in ADDED_FILE_COLUMNS.items():
@@ -280,10 +325,10 @@ class Store:
                             (sha256, len(content), content))
 
     def record_rows(self) -> list[tuple]:
-        """Every record as (programme, kind, key, data, file name, sheet, row, name of the file that
+        """Every record as (programme, kind, key, digest, file name, sheet, row, name of the file that
         superseded it or None), in a stable order: what a rebuilt store must give again."""
         return self.db.execute(
-            "SELECT r.programme, r.kind, r.key, r.data, f.name, r.sheet, r.row, s.name FROM records r"
+            "SELECT r.programme, r.kind, r.key, r.digest, f.name, r.sheet, r.row, s.name FROM records r"
             " JOIN files f ON f.id = r.file_id LEFT JOIN files s ON s.id = r.superseded_by"
             " ORDER BY r.programme, r.kind, r.key, f.id, r.sheet, r.row").fetchall()
 
@@ -336,10 +381,10 @@ class Store:
             old_current = {}
             if earlier:
                 marks = ",".join("?" * len(earlier))
-                for kind, key, data in db.execute(
-                        f"SELECT kind, key, data FROM records WHERE superseded_by IS NULL AND file_id IN ({marks})",
+                for kind, key, digest in db.execute(
+                        f"SELECT kind, key, digest FROM records WHERE superseded_by IS NULL AND file_id IN ({marks})",
                         earlier):
-                    old_current[(kind, key)] = data
+                    old_current[(kind, key)] = digest
                 db.execute(f"UPDATE records SET superseded_by = ? WHERE superseded_by IS NULL AND file_id IN ({marks})",
                            [file_id, *earlier])
             added = replaced = unchanged = 0
@@ -347,17 +392,17 @@ class Store:
             for kind, frame in records.items():
                 kind_keys = [str(key) for key in keys[kind]]
                 text = encoded[kind] if encoded and kind in encoded else encode_records(frame)
-                datas = text.records
-                current = self._current_data(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
+                digests = text.digests.tolist()
+                current = self._current_digests(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
                 payload = []
-                for key, data, sheet, row in zip(kind_keys, datas, frame["_sheet"], frame["_row"]):
-                    payload.append((file_id, programme, kind, key, sheet, int(row), data))
+                for key, digest, sheet, row in zip(kind_keys, digests, frame["_sheet"], frame["_row"]):
+                    payload.append((file_id, programme, kind, key, sheet, int(row), digest))
                     previous = old_current.pop((kind, key), None)
                     if previous is None:
                         previous = current.get(key)
                     if previous is None:
                         added += 1
-                    elif previous == data:
+                    elif previous == digest:
                         unchanged += 1
                     else:
                         replaced += 1
@@ -369,7 +414,7 @@ class Store:
                     [(file_id, programme, kind, key, file_id) for key in current])
                 first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
                 db.executemany(
-                    "INSERT INTO records (id, file_id, programme, kind, key, sheet, row, data)"
+                    "INSERT INTO records (id, file_id, programme, kind, key, sheet, row, digest)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(first + n, *row) for n, row in enumerate(payload)])
                 db.execute("INSERT INTO file_columns (file_id, kind, first_id, columns) VALUES (?, ?, ?, ?)",
                            (file_id, kind, first, text.columns))
@@ -380,9 +425,9 @@ class Store:
             raise
         return Change(added, replaced, unchanged, withdrawn=len(old_current), replaced_keys=tuple(replaced_keys))
 
-    def _current_data(self, programme: str, kind: str, keys: list[str]) -> dict[str, str]:
-        """The data of the current records with these keys (looked up a few hundred at a time)."""
-        return dict(_rows_with(self.db, "SELECT key, data FROM records WHERE programme = ? AND kind = ?"
+    def _current_digests(self, programme: str, kind: str, keys: list[str]) -> dict[str, int]:
+        """The digests of the current records with these keys (looked up a few hundred at a time)."""
+        return dict(_rows_with(self.db, "SELECT key, digest FROM records WHERE programme = ? AND kind = ?"
                                         " AND superseded_by IS NULL AND key IN ({})", (programme, kind), keys))
 
     def current_records(self, programme: str, kind: str) -> pd.DataFrame:
@@ -420,6 +465,20 @@ class Store:
         worked_out = [c for c in frame.columns if str(c).startswith(DERIVED)]
         return frame[[*data, *worked_out, "_file", "_sheet", "_row", "_column"]]
 
+    def record_versions(self, programme: str, kind: str, key: str) -> pd.DataFrame:
+        """Every version the store holds of one record (`key` as kept: the JSON list of its key columns'
+        texts), oldest first, with the file it came from (_file) and the id of the file that superseded
+        it (_superseded_by, None for the current one)."""
+        rows = self.db.execute(
+            "SELECT r.id, r.file_id, f.name, r.superseded_by FROM records r JOIN files f ON f.id = r.file_id"
+            " WHERE r.programme = ? AND r.kind = ? AND r.key = ? ORDER BY r.id", (programme, kind, key)).fetchall()
+        versions = []
+        for record_id, file_id, name, superseded_by in rows:
+            found = self._stored_columns(file_id, kind)
+            version = found[found["_id"] == record_id].drop(columns="_id")
+            versions.append(version.assign(_file=name, _superseded_by=superseded_by))
+        return pd.concat(versions, ignore_index=True) if versions else pd.DataFrame()
+
     def prefetch(self, programme: str) -> None:
         """Load, ahead of current_records, the column-wise records of the programme's files stored so
         far (those no newer version replaced): done while new files are being read elsewhere."""
@@ -429,28 +488,26 @@ class Store:
             self.prefetched[(file_id, kind)] = self._file_records(file_id, kind)
 
     def _file_records(self, file_id: int, kind: str) -> pd.DataFrame:
-        """All records of a kind a file brought, from its column-wise copy when it has one (or as
-        prefetched: records of a stored file never change, only whether they are current)."""
+        """All records of a kind a file brought, from its column-wise copy (or as prefetched: records
+        of a stored file never change, only whether they are current)."""
         if (file_id, kind) in self.prefetched:
             return self.prefetched.pop((file_id, kind))
+        return self._stored_columns(file_id, kind)
+
+    def _stored_columns(self, file_id: int, kind: str) -> pd.DataFrame:
+        """A file's records of a kind from its column-wise copy, each with its record id (_id)."""
         row = self.db.execute("SELECT first_id, columns FROM file_columns WHERE file_id = ? AND kind = ?",
                               (file_id, kind)).fetchone()
-        if row is not None:
-            frame = pd.DataFrame({name: _unrepeated(column) for name, column in json.loads(row[1]).items()})
-            frame.insert(0, "_id", range(row[0], row[0] + len(frame)))
-            return frame
-        # A file stored before column-wise copies were kept: from its records, one by one.
-        rows = self.db.execute("SELECT id, sheet, row, data FROM records WHERE file_id = ? AND kind = ? ORDER BY id",
-                               (file_id, kind)).fetchall()
-        return pd.DataFrame([{"_id": id_, "_sheet": sheet, "_row": row, **json.loads(data)}
-                             for id_, sheet, row, data in rows])
+        frame = pd.DataFrame({name: _unrepeated(column) for name, column in json.loads(row[1]).items()})
+        frame.insert(0, "_id", range(row[0], row[0] + len(frame)))
+        return frame
 
     def changed_keys(self, programme: str, kind: str) -> set[str]:
         """Keys of current records that replaced an earlier version with different content."""
         rows = self.db.execute(
             "SELECT DISTINCT old.key FROM records old JOIN records cur ON cur.programme = old.programme"
             " AND cur.kind = old.kind AND cur.key = old.key AND cur.superseded_by IS NULL"
-            " WHERE old.programme = ? AND old.kind = ? AND old.superseded_by IS NOT NULL AND old.data <> cur.data",
+            " WHERE old.programme = ? AND old.kind = ? AND old.superseded_by IS NOT NULL AND old.digest <> cur.digest",
             (programme, kind))
         return {row[0] for row in rows}
 
@@ -519,6 +576,43 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+
+def _records_to_digests(db: sqlite3.Connection) -> None:
+    """Bring a store made before version 6 up to date, in one transaction: its records kept each a JSON
+    copy of their content (records.data); now a digest stands there, and the content is in the files'
+    column-wise copies, made here for the files stored before those were kept."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS file_columns (file_id INTEGER NOT NULL REFERENCES files(id),"
+                   " kind TEXT NOT NULL, first_id INTEGER NOT NULL, columns TEXT NOT NULL,"
+                   " PRIMARY KEY (file_id, kind))")
+        db.execute("ALTER TABLE records ADD COLUMN digest INTEGER NOT NULL DEFAULT 0")
+        missing = db.execute("SELECT DISTINCT file_id, kind FROM records r WHERE NOT EXISTS (SELECT 1 FROM"
+                             " file_columns c WHERE c.file_id = r.file_id AND c.kind = r.kind)").fetchall()
+        for file_id, kind in missing:
+            rows = db.execute("SELECT id, sheet, row, data FROM records WHERE file_id = ? AND kind = ? ORDER BY id",
+                              (file_id, kind)).fetchall()
+            first = rows[0][0]
+            if [row[0] for row in rows] != list(range(first, first + len(rows))):
+                # The copy's records are numbered on from `first`: records numbered otherwise take new numbers.
+                first = db.execute("SELECT MAX(id) + 1 FROM records").fetchone()[0]
+                db.executemany("UPDATE records SET id = ? WHERE id = ?",
+                               [(first + n, row[0]) for n, row in enumerate(rows)])
+            datas = [json.loads(row[3]) for row in rows]
+            names = sorted({name for data in datas for name in data})
+            kept = {"_sheet": [row[1] for row in rows], "_row": [row[2] for row in rows],
+                    **{name: [data.get(name) for data in datas] for name in names}}
+            db.execute("INSERT INTO file_columns (file_id, kind, first_id, columns) VALUES (?, ?, ?, ?)",
+                       (file_id, kind, first, json.dumps({n: _repeated(v) for n, v in kept.items()},
+                                                         ensure_ascii=False)))
+        db.create_function("record_digest", 1, lambda data: record_digest(json.loads(data)), deterministic=True)
+        db.execute("UPDATE records SET digest = record_digest(data)")
+        db.execute("ALTER TABLE records DROP COLUMN data")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 class StoredStretches:

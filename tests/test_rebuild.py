@@ -21,7 +21,7 @@ def test_rebuilding_the_store_from_its_archive_gives_the_same_records_and_docume
     deleted.unlink()
     assert monthly(tmp_path, "out1").returncode in (0, 1)
     with sqlite3.connect(tmp_path / "store.sqlite") as db:
-        before = db.execute("SELECT programme, kind, key, data, superseded_by IS NULL FROM records"
+        before = db.execute("SELECT programme, kind, key, digest, superseded_by IS NULL FROM records"
                             " ORDER BY programme, kind, key, id").fetchall()
         archived = {row[0] for row in db.execute("SELECT sha256 FROM archive")}
         ledger = {row[0] for row in db.execute("SELECT sha256 FROM files WHERE rows_accepted > 0")}
@@ -32,7 +32,7 @@ def test_rebuilding_the_store_from_its_archive_gives_the_same_records_and_docume
     assert result.returncode == 0, result.stderr
     assert "完全一致" in result.stdout
     with sqlite3.connect(tmp_path / "store.sqlite") as db:
-        after = db.execute("SELECT programme, kind, key, data, superseded_by IS NULL FROM records"
+        after = db.execute("SELECT programme, kind, key, digest, superseded_by IS NULL FROM records"
                            " ORDER BY programme, kind, key, id").fetchall()
         assert db.execute("SELECT * FROM documents ORDER BY 1, 2, 3").fetchall() == numbers
     assert after == before

@@ -11,7 +11,7 @@ import time
 
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
-from pipeline.store import Store
+from pipeline.store import SCHEMA_VERSION, Store, _unrepeated, record_digest, record_digests
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, PYTHON, article, write_xlsx
 
 NOW = dt.datetime(2026, 12, 1, 9, 0)
@@ -56,9 +56,12 @@ def test_a_newer_file_supersedes_an_older_one_per_key_and_the_old_row_stays_stor
     assert records.loc["G1", "标题"] == "改后的标题"
     assert records.loc["G1", "_file"] == "11月更正.xlsx"
     assert sorted(records.index) == ["G1", "G2", "G3"]
-    with sqlite3.connect(store) as db:
-        old = db.execute("SELECT data, superseded_by FROM records WHERE data LIKE '%初稿%'").fetchone()
-    assert json.loads(old[0])["标题"] == "初稿" and old[1] is not None
+    with Store(store) as opened:
+        [[key]] = opened.db.execute("SELECT key FROM records WHERE superseded_by IS NOT NULL").fetchall()
+        versions = opened.record_versions("correspondents", "articles", key)
+    assert list(versions["标题"]) == ["初稿", "改后的标题"]
+    assert list(versions["_file"]) == ["11月.xlsx", "11月更正.xlsx"]
+    assert versions["_superseded_by"].notna().tolist() == [True, False]
 
 
 def test_a_corrected_file_under_the_same_name_replaces_its_earlier_version_whole(tmp_path, inbox):
@@ -116,7 +119,7 @@ def _big_feedback_inbox(inbox, files: int, rows: int) -> None:
 
 def _store_snapshot(path):
     with sqlite3.connect(path) as db:
-        return sorted(db.execute("SELECT programme, kind, key, data FROM records WHERE superseded_by IS NULL"))
+        return sorted(db.execute("SELECT programme, kind, key, digest FROM records WHERE superseded_by IS NULL"))
 
 
 def test_a_run_killed_after_the_first_file_leaves_a_consistent_store(tmp_path, inbox):
@@ -177,3 +180,56 @@ def test_times_read_back_whole_when_the_first_of_a_column_is_at_midnight(tmp_pat
     stored = pd.DataFrame({"工单号": ["GD1", "GD2"], "完工时间": ["2026-11-03", "2026-11-03 10:30:00"]})
     moments = typed(stored, kind)["完工时间"].tolist()
     assert moments == [pd.Timestamp("2026-11-03 00:00"), pd.Timestamp("2026-11-03 10:30")]
+
+
+def test_a_record_digest_worked_out_column_wise_is_the_digest_of_each_record_alone():
+    columns = {"数": [1, 1.0, True, None, 2, 0.5], "文": ["1", "甲\"乙", None, "", "1", "é"],
+               "日": ["2026-11-01", "2026-11-01 08:00:00", None, None, "2026-11-01", "x"],
+               "真": [True, False, None, True, True, False]}
+    digests = record_digests(columns)
+    alone = [record_digest({name: values[n] for name, values in columns.items()}) for n in range(6)]
+    assert digests.tolist() == alone
+    assert len(set(alone)) == 6           # 1, 1.0 and true are different content
+    assert record_digests({}).tolist() == []
+
+
+def _as_made_before_version_6(path) -> None:
+    """Turn a store into what version 5 made: each record's content as JSON text in records.data,
+    and (as before version 3) no column-wise copy of the first file's records."""
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE records ADD COLUMN data TEXT NOT NULL DEFAULT '{}'")
+        for file_id, kind, first, columns in db.execute("SELECT * FROM file_columns").fetchall():
+            kept = {name: list(_unrepeated(values)) for name, values in json.loads(columns).items()
+                    if not name.startswith("_")}
+            for n in range(len(next(iter(kept.values())))):
+                data = json.dumps({name: kept[name][n] for name in kept}, sort_keys=True, ensure_ascii=False)
+                db.execute("UPDATE records SET data = ? WHERE id = ?", (data, first + n))
+        db.execute("ALTER TABLE records DROP COLUMN digest")
+        db.execute("DELETE FROM file_columns WHERE file_id = (SELECT MIN(id) FROM files)")
+        db.execute("PRAGMA user_version = 5")
+
+
+def test_a_store_made_before_record_digests_is_brought_up_to_date_with_nothing_lost(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    store = tmp_path / "store.sqlite"
+    write_xlsx(folder / "11月.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", title="初稿"), article("G2")]})
+    ingest(store, inbox)
+    write_xlsx(folder / "11月更正.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", title="改后的标题")]})
+    ingest(store, inbox)
+    before, digests = current(store), _store_snapshot(store)
+    _as_made_before_version_6(store)
+
+    after = current(store)
+    assert after.equals(before)
+    assert _store_snapshot(store) == digests
+    with Store(store) as opened:
+        [[key]] = opened.db.execute("SELECT key FROM records WHERE superseded_by IS NOT NULL").fetchall()
+        assert list(opened.record_versions("correspondents", "articles", key)["标题"]) == ["初稿", "改后的标题"]
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert "data" not in {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    # The same file again is recognised as unchanged.
+    write_xlsx(folder / "11月更正.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", title="改后的标题"),
+                                                 article("G3")]})
+    [_, again] = ingest(store, inbox)
+    assert (again.change.unchanged, again.change.added, again.change.replaced) == (1, 1, 0)
