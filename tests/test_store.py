@@ -185,7 +185,8 @@ def test_times_read_back_whole_when_the_first_of_a_column_is_at_midnight(tmp_pat
 def test_a_record_digest_worked_out_column_wise_is_the_digest_of_each_record_alone():
     columns = {"数": [1, 1.0, True, None, 2, 0.5], "文": ["1", "甲\"乙", None, "", "1", "é"],
                "日": ["2026-11-01", "2026-11-01 08:00:00", None, None, "2026-11-01", "x"],
-               "真": [True, False, None, True, True, False]}
+               "真": [True, False, None, True, True, False],
+               "长": ["甲" * 200, "b" * 8, "", "c" * 16, "b" * 9, "b" * 7]}     # over 256 bytes, and around 8
     digests = record_digests(columns)
     alone = [record_digest({name: values[n] for name, values in columns.items()}) for n in range(6)]
     assert digests.tolist() == alone
