@@ -254,20 +254,20 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
 # A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it
 # then makes one object per distinct value instead of one per record (outlets, engineers, enums).
 REPEATED_SHARE = 4          # at most one distinct value in this many records
+REPEATED_SAMPLE = 1_000
 
 
 def _repeated(values: list[object]) -> list[object] | dict:
-    if len(values) < 2 * REPEATED_SHARE:
+    """A column as the store keeps it: few distinct texts (and blanks) as values and codes, else as is."""
+    if len(values) < 2 * REPEATED_SHARE or not set(map(type, values)) <= {str, type(None)}:
         return values
-    try:
-        codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-    except TypeError:
-        return values
+    sample = values[:REPEATED_SAMPLE]
+    if len(sample) == REPEATED_SAMPLE and len(set(sample)) * REPEATED_SHARE > 2 * len(sample):
+        return values           # mostly distinct from the start (ids, times): not worth factorizing
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     if len(distinct) * REPEATED_SHARE > len(values):
         return values
-    texts = [None if not isinstance(v, str) and pd.isna(v) else v for v in distinct]
-    if any(not isinstance(v, (str, type(None))) for v in texts):       # texts and blanks only
-        return values
+    texts = [v if isinstance(v, str) else None for v in distinct]       # factorize gives None back as NaN
     return {"values": texts, "codes": codes.tolist()}
 
 
@@ -416,8 +416,9 @@ class Store:
                 digests = text.digests.tolist()
                 current = self._current_digests(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
                 payload = []
-                for key, digest, sheet, row in zip(kind_keys, digests, frame["_sheet"], frame["_row"]):
-                    payload.append((file_id, programme, kind, key, sheet, int(row), digest))
+                for key, digest, sheet, row in zip(kind_keys, digests, frame["_sheet"].tolist(),
+                                                   frame["_row"].astype("int64").tolist()):
+                    payload.append((file_id, programme, kind, key, sheet, row, digest))
                     previous = old_current.pop((kind, key), None)
                     if previous is None:
                         previous = current.get(key)

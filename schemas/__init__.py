@@ -121,8 +121,10 @@ def schema_for(kind: FormKind, config: dict) -> pa.DataFrameSchema:
             checks.append(pa.Check(lambda s: s >= 0, name="E_MONEY" if f.type == "money" else "E_INT",
                                    ignore_na=True))
         columns[f.header] = pa.Column(nullable=not f.required, checks=checks, required=True)
+    # ignore_na=False: a row check decides itself what a blank means (and pandera would otherwise look
+    # for rows blank in every column, once per check, over the whole sheet).
     wide = [pa.Check(lambda frame, check=check: ~check.fails(frame).fillna(False).astype(bool),
-                     name=f"{check.code}@{check.column}")
+                     name=f"{check.code}@{check.column}", ignore_na=False)
             for check in kind.row_checks]
     return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)
 
