@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import itertools
 import math
 import os
 import re
@@ -59,6 +60,21 @@ def _text_body(text: str) -> str:
         text = text[:CELL_LIMIT - 1] + "…"
     style = f' s="{QUOTED}"' if text.startswith(FORMULA_STARTS) else ""
     return f' t="inlineStr"{style}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+
+
+_PLAIN_TEXT = ' t="inlineStr"><is><t xml:space="preserve">'
+_QUOTED_TEXT = f' t="inlineStr" s="{QUOTED}"><is><t xml:space="preserve">'
+
+
+def _text_bodies(texts: list[str]) -> dict[str, str]:
+    """_text_body of each text; when none of them needs escaping, cleaning or cutting (looked at in
+    one go), put together without looking at each again."""
+    joined = "\n".join(texts)
+    if "&" in joined or "<" in joined or ">" in joined or ILLEGAL_XML.search(joined) \
+            or (len(joined) > CELL_LIMIT and max(map(len, texts)) > CELL_LIMIT):
+        return {text: _text_body(text) for text in texts}
+    return {text: (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + text + "</t></is></c>"
+            for text in texts}
 
 
 def _text_cell(opening: str, text: str) -> str:
@@ -127,7 +143,7 @@ def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 
     values = series.tolist()
     if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
         # Texts only (and blanks): each distinct text made into XML once.
-        bodies = {v: _text_body(v) for v in set(values) if isinstance(v, str) and v != ""}
+        bodies = _text_bodies([v for v in set(values) if isinstance(v, str) and v != ""])
         return [blank if body is None else f"{opening}{body}" for opening, body in zip(openings, map(bodies.get, values))]
     return [_value_cell(opening, v, share, blank) for opening, v in zip(openings, values)]
 
@@ -165,15 +181,55 @@ def sheet_head(frame: pd.DataFrame) -> str:
 SHEET_TAIL = "</sheetData></worksheet>"
 
 
-def rows_xml(frame: pd.DataFrame, start: int, stop: int, numbered: bool = True) -> str:
-    """The XML of the frame's rows start..stop (the first data row is Excel row 2); unnumbered, rows
-    and cells carry no address (see UNNUMBERED_BLANK)."""
+def _unnumbered_cells(series: pd.Series, share: bool) -> list[bytes]:
+    """The UTF-8 XML of every cell of a column without addresses: a cell then depends on its value
+    alone, so each distinct value is made into XML once (outlets, engineers and amounts repeat by the
+    thousand); dates, moments and amounts also recur from one stretch to the next, and are remembered."""
+    if series.dtype == object and len(set(map(type, series.tolist())) & _EQUAL_NUMBERS) > 1:
+        # 1, 1.0 and True are one key to a hash table: cell by cell.
+        return [cell.encode("utf-8") for cell in _column_cells(series, "", share, numbered=False)]
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    distinct = pd.Series(distinct, dtype=series.dtype)
+    made = np.empty(len(distinct) + 1, dtype=object)
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "Mfiu":
+        label = (str(series.dtype), share)
+        known, cells = _CELL_MEMO.get(label, (pd.Index([], dtype=series.dtype), np.empty(0, dtype=object)))
+        found = known.get_indexer(distinct)
+        new = np.flatnonzero(found < 0)
+        if len(new):
+            made_now = np.empty(len(new), dtype=object)
+            made_now[:] = [cell.encode("utf-8") for cell in _column_cells(distinct.iloc[new], "", share, numbered=False)]
+            found[new] = np.arange(len(known), len(known) + len(new))
+            known, cells = known.append(pd.Index(distinct.iloc[new])), np.concatenate([cells, made_now])
+            _CELL_MEMO[label] = (known, cells) if len(known) <= MEMO_LIMIT else (known[:0], cells[:0])
+        made[:-1] = cells[found]
+    else:
+        made[:-1] = [cell.encode("utf-8") for cell in _column_cells(distinct, "", share, numbered=False)]
+    made[-1] = UNNUMBERED_BLANK.encode()                            # code -1: a blank cell
+    return made[codes].tolist()
+
+
+_CELL_MEMO: dict[tuple[str, bool], tuple[pd.Index, np.ndarray]] = {}    # per process
+MEMO_LIMIT = 1_000_000
+_EQUAL_NUMBERS = {bool, int, float, np.bool_}
+
+
+def unnumbered_rows_xml(frame: pd.DataFrame, start: int, stop: int) -> bytes:
+    """The UTF-8 XML of the frame's rows start..stop, rows and cells without addresses (see
+    UNNUMBERED_BLANK)."""
     columns = [str(c) for c in frame.columns]
     part = frame.iloc[start:stop]
-    cells = [_column_cells(part.iloc[:, i], column_letter(i), columns[i].endswith(SHARE_SUFFIXES), start + 2, numbered)
+    cells = [_unnumbered_cells(part.iloc[:, i], columns[i].endswith(SHARE_SUFFIXES)) for i in range(len(columns))]
+    opening, closing = [b"<row>"] * len(part), [b"</row>"] * len(part)
+    return b"".join(itertools.chain.from_iterable(zip(opening, *cells, closing)))
+
+
+def rows_xml(frame: pd.DataFrame, start: int, stop: int) -> str:
+    """The XML of the frame's rows start..stop (the first data row is Excel row 2)."""
+    columns = [str(c) for c in frame.columns]
+    part = frame.iloc[start:stop]
+    cells = [_column_cells(part.iloc[:, i], column_letter(i), columns[i].endswith(SHARE_SUFFIXES), start + 2)
              for i in range(len(columns))]
-    if not numbered:
-        return "".join(f"<row>{''.join(row)}</row>" for row in zip(*cells))
     return "".join(f'<row r="{number}">{"".join(row)}</row>' for number, row in enumerate(zip(*cells), start=start + 2))
 
 
@@ -263,7 +319,7 @@ def _deflated(pieces, last: bool) -> tuple[int, int, bytes]:
     crc, size, out = 0, 0, []
     packer = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     for piece in pieces:
-        data = piece.encode("utf-8")
+        data = piece.encode("utf-8") if isinstance(piece, str) else piece
         crc, size = zlib.crc32(data, crc), size + len(data)
         out.append(packer.compress(data))
     out.append(packer.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH))
@@ -284,7 +340,7 @@ def _stretch(task: tuple[int, int, int, bool]) -> tuple[int, int, bytes]:
     frame = _PENDING[index]
     pieces = [sheet_head(frame)] if start == 0 else []
     if stop > start:
-        pieces.append(rows_xml(frame, start, stop, numbered))
+        pieces.append(rows_xml(frame, start, stop) if numbered else unnumbered_rows_xml(frame, start, stop))
     last = stop >= len(frame)
     if last:
         pieces.append(SHEET_TAIL)

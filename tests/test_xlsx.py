@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import openpyxl
+import pytest
 import pandas as pd
 
 from python_calamine import CalamineWorkbook
@@ -152,3 +153,20 @@ def test_a_rerun_makes_again_only_the_stretches_whose_rows_changed(monkeypatch):
     assert workbook_bytes({"工单": changed}, cache=cache, parallel=False) == expected
     assert stretches >= 4 and 2 <= len(made) < stretches
     assert sum(stop - start for _, start, stop, _ in made) < len(changed) / 2
+
+
+def test_a_long_list_of_mixed_values_reads_back_cell_for_cell():
+    rows = 45_000
+    mixed, written = [1, 1.0, True, "1", None, 2.5], [1, 1, "是", "1", None, 2.5]
+    texts = ["a&b", "<x>", "=SUM(A1)", "普通", None]
+    moments = [pd.Timestamp("2026-11-03"), pd.Timestamp("2026-11-03 09:30"), pd.NaT]
+    frame = pd.DataFrame({"混合": [mixed[n % 6] for n in range(rows)], "文字": [texts[n % 5] for n in range(rows)],
+                          "时间": [moments[n % 3] for n in range(rows)], "是否": [n % 2 == 0 for n in range(rows)],
+                          "占比": [n % 7 / 7 for n in range(rows)]})
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"表": frame}, parallel=False)), read_only=True)
+    for n, row in enumerate(book["表"].iter_rows(min_row=2, values_only=True)):
+        assert row[0] == written[n % 6] and type(row[0]) is type(written[n % 6]), n
+        assert row[1] == texts[n % 5] and row[3] == ("是" if n % 2 == 0 else "否"), n
+        assert row[2] == (None if n % 3 == 2 else moments[n % 3].to_pydatetime()), n
+        assert row[4] == pytest.approx(n % 7 / 7), n
+    assert n == rows - 1
