@@ -11,7 +11,7 @@ import time
 
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
-from pipeline.store import SCHEMA_VERSION, Store, _unrepeated, record_digest, record_digests
+from pipeline.store import SCHEMA_VERSION, Store, _columns_of, _unrepeated, record_digest, record_digests
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, PYTHON, article, write_xlsx
 
 NOW = dt.datetime(2026, 12, 1, 9, 0)
@@ -200,7 +200,7 @@ def _as_made_before_version_6(path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE records ADD COLUMN data TEXT NOT NULL DEFAULT '{}'")
         for file_id, kind, first, columns in db.execute("SELECT * FROM file_columns").fetchall():
-            kept = {name: list(_unrepeated(values)) for name, values in json.loads(columns).items()
+            kept = {name: list(_unrepeated(values)) for name, values in _columns_of(columns).items()
                     if not name.startswith("_")}
             for n in range(len(next(iter(kept.values())))):
                 data = json.dumps({name: kept[name][n] for name in kept}, sort_keys=True, ensure_ascii=False)
