@@ -390,3 +390,28 @@ def test_no_workbook_of_the_sample_run_holds_a_formula_or_a_link(documents, samp
             assert not any(b"<hyperlink" in archive.read(name) for name in archive.namelist()
                            if name.startswith("xl/worksheets/")), path
             assert not any("externalLink" in name for name in archive.namelist()), path
+
+
+def test_a_chart_of_more_units_than_bars_can_show_becomes_how_many_units_gave_how_many_items():
+    from pipeline.documents.charts import MAX_BARS
+    from pipeline.documents.sections import per_unit_feedback_chart
+
+    officers = pd.DataFrame({"单位": [f"班{n:03d}" for n in range(300)], "反馈数": [n % 4 for n in range(300)]})
+    [shown] = per_unit_feedback_chart(officers, "教学信息员", "班级")
+    assert shown["caption"] == "本月各班级教学信息员反馈条数分布"
+    assert str(shown["svg"]).count("<rect") <= 8 + 1 and ">0条<" in shown["svg"] and ">班级数<" in shown["svg"]
+    [few] = per_unit_feedback_chart(officers.head(MAX_BARS), "教学信息员", "班级")
+    assert few["caption"] == "本月各班级教学信息员反馈条数" and f">班{MAX_BARS - 1:03d}<" in few["svg"]
+
+
+def test_bar_labels_wider_than_their_slot_stand_upright_whole_and_values_leave_thin_bars():
+    from pipeline.documents.charts import bar_chart
+
+    roomy = str(bar_chart("t", ["甲", "乙"], {"数": [1.0, 2.0]}))
+    assert "rotate(-90" not in roomy and ">2<" in roomy
+    units = [f"{n}大队" for n in range(40)]
+    crowded = str(bar_chart("t", units, {"报送数": [3.5] * 40, "采用数": [1.5] * 40}))
+    assert crowded.count("rotate(-90") == 40 and ">39大队<" in crowded and "…" not in crowded
+    assert ">3.5<" not in crowded and ">1.5<" not in crowded     # no value over a 4 pt bar
+    long = str(bar_chart("t", [f"第{n}个很长很长的单位名称" for n in range(30)], {"数": [1.0] * 30}))
+    assert long.count("…<") == 30

@@ -19,6 +19,27 @@ COLOURS = ("#1f4e79", "#c55a11", "#548235", "#7f6000")
 QUOTA_COLOUR = "#c00000"
 
 
+LABEL_SIZE = 7.5
+MIN_LABELLED_BAR = 7.0                  # pt: a thinner bar gets no value over it
+UPRIGHT_ROOM = 40.0                     # pt below the axis at most for upright labels
+MAX_BARS = 40                           # categories one chart shows side by side, each still legible
+
+
+def text_width(words: str, size: float) -> float:
+    """About how wide a text is set (a CJK character one em, anything else a little over half)."""
+    return size * sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in str(words))
+
+
+def fitted(words: str, room: float, size: float) -> str:
+    """The text, cut short with … when it would be wider than `room`."""
+    words = str(words)
+    if text_width(words, size) <= room:
+        return words
+    while words and text_width(words + "…", size) > room:
+        words = words[:-1]
+    return words + "…"
+
+
 def _text(x: float, y: float, words: str, size: float = 8.0, anchor: str = "middle", colour: str = "#000",
           rotate: float | None = None) -> str:
     turn = f' transform="rotate({rotate:g} {x:.1f} {y:.1f})"' if rotate is not None else ""
@@ -46,8 +67,8 @@ def number_text(value: float, percent: bool) -> str:
     return f"{value * 100:.0f}%" if percent else f"{value:g}"
 
 
-def _frame(title: str, top: float, ticks: int, percent: bool) -> list[str]:
-    plot_h = HEIGHT - TOP - BOTTOM
+def _frame(title: str, top: float, ticks: int, percent: bool, bottom: float = BOTTOM) -> list[str]:
+    plot_h = HEIGHT - TOP - bottom
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:g}pt" height="{HEIGHT:g}pt"'
              f' viewBox="0 0 {WIDTH:g} {HEIGHT:g}" role="img">', _text(WIDTH / 2, TITLE_BASELINE, title, 10)]
     for i in range(ticks + 1):
@@ -80,10 +101,17 @@ def bar_chart(title: str, categories: list[str], series: dict[str, list[float]],
     """Grouped bars per category, one colour per series, with dashed reference lines (a quota)."""
     values = [v for vs in series.values() for v in vs if v == v] + [v for _, v in lines]
     top, ticks = axis(max(values, default=0), percent)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = _frame(title, top, ticks, percent)
+    plot_w = WIDTH - LEFT - RIGHT
     slot = plot_w / max(len(categories), 1)
     bar = min(22.0, slot * 0.8 / max(len(series), 1))
+    # Labels wider than their slot are turned upright, the plot made shorter to give them room (up to
+    # UPRIGHT_ROOM, beyond which they are cut short); values go over the bars only where a bar is wide
+    # enough to carry them (the document's table has them all).
+    upright = any(text_width(category, LABEL_SIZE) > slot * 0.95 for category in categories)
+    room = min(max((text_width(c, LABEL_SIZE) for c in categories), default=0), UPRIGHT_ROOM)
+    bottom = BOTTOM + max(room - (BOTTOM - 24), 0) if upright else BOTTOM
+    plot_h = HEIGHT - TOP - bottom
+    parts = _frame(title, top, ticks, percent, bottom)
     for c_index, category in enumerate(categories):
         start = LEFT + slot * c_index + (slot - bar * len(series)) / 2
         for s_index, values_of in enumerate(series.values()):
@@ -94,9 +122,14 @@ def bar_chart(title: str, categories: list[str], series: dict[str, list[float]],
             x = start + bar * s_index
             parts.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - height:.1f}" width="{bar * 0.92:.1f}"'
                          f' height="{height:.1f}" fill="{COLOURS[s_index % len(COLOURS)]}"/>')
-            parts.append(_text(x + bar * 0.46, TOP + plot_h - height - 2, number_text(value, percent), 6.5))
-        label_y = TOP + plot_h + 11
-        parts.append(_text(LEFT + slot * (c_index + 0.5), label_y, category, 7.5))
+            if bar >= MIN_LABELLED_BAR:
+                parts.append(_text(x + bar * 0.46, TOP + plot_h - height - 2, number_text(value, percent), 6.5))
+        centre = LEFT + slot * (c_index + 0.5)
+        if upright:
+            parts.append(_text(centre + LABEL_SIZE * 0.35, TOP + plot_h + 4, fitted(category, room, LABEL_SIZE),
+                               LABEL_SIZE, "end", rotate=-90))
+        else:
+            parts.append(_text(centre, TOP + plot_h + 11, category, LABEL_SIZE))
     for label, value in lines:
         y = TOP + plot_h - plot_h * min(value, top) / top
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="{QUOTA_COLOUR}"'
@@ -130,14 +163,14 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float]], pe
     return Markup("".join(parts))
 
 
-def histogram(title: str, values: list[float], bins: int = 8, unit: str = "分") -> Markup:
-    """How many scores fall in each of `bins` equal ranges."""
+def histogram(title: str, values: list[float], bins: int = 8, unit: str = "分", counted: str = "人数") -> Markup:
+    """How many values (scores, feedback items) fall in each of `bins` equal ranges."""
     values = [v for v in values if v == v]
     if not values:
-        return bar_chart(title, [], {"人数": []})
+        return bar_chart(title, [], {counted: []})
     low, high = math.floor(min(values)), math.ceil(max(values))
     width = max(1, math.ceil((high - low + 1) / bins))
     edges = [low + width * i for i in range(bins + 1) if low + width * i <= high + width]
     counts = [sum(1 for v in values if edges[i] <= v < edges[i + 1]) for i in range(len(edges) - 1)]
     labels = [f"{edges[i]:g}–{edges[i + 1] - 1:g}" if width > 1 else f"{edges[i]:g}" for i in range(len(edges) - 1)]
-    return bar_chart(title, [f"{label}{unit}" for label in labels], {"人数": counts})
+    return bar_chart(title, [f"{label}{unit}" for label in labels], {counted: counts})

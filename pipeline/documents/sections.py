@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.documents.charts import bar_chart, line_chart
+from pipeline.documents.charts import MAX_BARS, bar_chart, histogram, line_chart
 from pipeline.rules.figures import Figures
 
 MAX_ROWS = 40
@@ -75,11 +75,15 @@ def trend_chart(trend: pd.DataFrame, columns: list[str], title: str, percent: bo
 
 
 def per_unit_feedback_chart(officers: pd.DataFrame, word: str, unit_word: str) -> list[dict]:
-    """Feedback items of the month per unit, as bars."""
+    """Feedback items of the month per unit, as bars; for more units than bars can show side by side
+    (a college's 300 classes), how many units gave how many items."""
     by_unit = officers.groupby("单位", sort=False)["反馈数"].sum()
     if by_unit.empty:
         return []
     title = f"本月各{unit_word}{word}反馈条数"
+    if len(by_unit) > MAX_BARS:
+        title += "分布"
+        return [chart(title, histogram(title, by_unit.astype(float).tolist(), unit="条", counted=f"{unit_word}数"))]
     return [chart(title, bar_chart(title, list(by_unit.index), {"反馈数": by_unit.astype(float).tolist()}))]
 
 
