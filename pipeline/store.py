@@ -206,17 +206,48 @@ def _text_digests(texts: list[str]) -> np.ndarray:
 
 def _column_digests(name: str, values: list[object]) -> np.ndarray:
     """The value digest of each cell of a column (its JSON values), as uint64."""
+    codes, distinct = _distinct_values(values)
+    return _distinct_digests(name, distinct)[codes]
+
+
+def _distinct_digests(name: str, distinct: list[object]) -> np.ndarray:
+    [named] = _text_digests([encode_basestring(name)])
+    return _finalised(_text_digests([_JSON_TEXT[type(v)](v) for v in distinct]) ^ named)
+
+
+def _distinct_values(values: list[object]) -> tuple[np.ndarray, list[object]]:
+    """JSON values as codes into their distinct values (1, 1.0 and true kept apart, and 0.0 and -0.0)."""
     cells = np.empty(len(values), dtype=object)
     cells[:] = values
-    if len(set(map(type, values)) & _NUMBERS) > 1:      # 1, 1.0 and true are one key to a hash table
+    types = set(map(type, values))
+    if len(types & _NUMBERS) > 1 or float in types:     # 1 == 1.0 == true and 0.0 == -0.0 to a hash table
         cells[:] = [_JSON_TEXT[type(v)](v) for v in values]
-        codes, distinct = pd.factorize(cells, use_na_sentinel=False)
-        texts = list(distinct)
-    else:
-        codes, distinct = pd.factorize(cells, use_na_sentinel=False)      # gives null back as NaN
-        texts = [_JSON_TEXT[type(v)](v) if v == v else "null" for v in distinct]
-    [named] = _text_digests([encode_basestring(name)])
-    return _finalised(_text_digests(texts) ^ named)[codes]
+        codes, _ = pd.factorize(cells, use_na_sentinel=False)
+        _, first = np.unique(codes, return_index=True)
+        return codes, [values[i] for i in first]
+    codes, distinct = pd.factorize(cells, use_na_sentinel=False)
+    return codes, [None if v is not None and not isinstance(v, str) and v != v else v   # null comes back as NaN
+                   for v in distinct]
+
+
+def _column_parts(column: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """A typed column as codes into its distinct values as JSON takes them (what _json_column gives
+    for each row, worked out once per distinct value). Dates, moments and numbers are told apart
+    before conversion (by their bits, so 0.0 and -0.0 stay two); texts and other objects after."""
+    dtype = column.dtype
+    fast = (isinstance(dtype, np.dtype) and dtype.kind in "Mbiuf") or pd.api.types.is_datetime64_any_dtype(dtype) \
+        or (isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iuf")
+    if not fast:
+        return _distinct_values(_json_column(column))
+    keys = column.to_numpy().view(np.int64) if isinstance(dtype, np.dtype) and dtype.kind == "f" else column
+    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+    firsts = np.unique(codes[codes >= 0], return_index=True)[1] if len(codes) else np.zeros(0, dtype=np.intp)
+    positions = np.flatnonzero(codes >= 0)[firsts]
+    distinct = _json_column(column.iloc[positions])
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(distinct), codes)
+        distinct.append(None)
+    return codes, distinct
 
 
 def record_digests(columns: dict[str, list[object]]) -> np.ndarray:
@@ -244,13 +275,30 @@ class Encoded:
 
 
 def encode_records(frame: pd.DataFrame) -> Encoded:
-    """The store's text of a frame of records (pure: done where the file is read, in parallel)."""
-    columns = _json_columns(frame)
+    """The store's text of a frame of records (pure: done where the file is read, in parallel). Each
+    record column is taken apart into its distinct values once: they give both the column-wise copy
+    and the digests (the same digests record_digests gives for the columns' JSON values)."""
     origin = {"_sheet": frame["_sheet"].tolist(), "_row": frame["_row"].astype("int64").tolist()}
     # Values the rules worked out when the file was read (_d:…): kept column-wise, not in the digests.
-    worked_out = {c: _json_column(frame[c]) for c in frame.columns if str(c).startswith(DERIVED)}
-    kept = {name: _repeated(values) for name, values in {**origin, **worked_out, **columns}.items()}
-    return Encoded(record_digests(columns), _deflated_columns(kept))
+    worked_out = {c: _repeated(_json_column(frame[c])) for c in frame.columns if str(c).startswith(DERIVED)}
+    kept = {name: _repeated(values) for name, values in origin.items()} | worked_out
+    folded = np.full(len(frame), _FOLD_START, dtype=np.uint64)
+    for name in sorted(c for c in frame.columns if not str(c).startswith("_")):
+        codes, distinct = _column_parts(frame[name])
+        np.bitwise_xor(folded, _distinct_digests(name, distinct)[codes], out=folded)
+        np.multiply(folded, np.uint64(_FOLD_PRIME), out=folded)
+        kept[name] = _kept(codes, distinct)
+    return Encoded(folded.view(np.int64), _deflated_columns(kept))
+
+
+def _kept(codes: np.ndarray, distinct: list[object]) -> list[object] | dict:
+    """A column as the store keeps it: its distinct values and codes when they are texts (or blanks)
+    that repeat, else row by row (numbers loaded from a list keep their type)."""
+    if len(distinct) * REPEATED_SHARE > len(codes) or not all(v is None or type(v) is str for v in distinct):
+        values = np.empty(len(distinct), dtype=object)
+        values[:] = distinct
+        return values[codes].tolist()
+    return {"values": distinct, "codes": codes.tolist()}
 
 
 def _deflated_columns(kept: dict) -> bytes:

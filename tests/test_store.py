@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import time
 
+import pandas as pd
+
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
 from pipeline.store import SCHEMA_VERSION, Store, _columns_of, _unrepeated, record_digest, record_digests
@@ -234,3 +236,26 @@ def test_a_store_made_before_record_digests_is_brought_up_to_date_with_nothing_l
                                                  article("G3")]})
     [_, again] = ingest(store, inbox)
     assert (again.change.unchanged, again.change.added, again.change.replaced) == (1, 1, 0)
+
+
+def test_a_file_is_encoded_once_per_distinct_value_with_the_digests_of_its_json_values():
+    from pipeline.store import _json_columns, encode_records
+
+    rows = 40
+    frame = pd.DataFrame({
+        "时间": pd.Series([pd.Timestamp("2026-11-03"), pd.Timestamp("2026-11-03 09:30"), pd.NaT,
+                         pd.Timestamp("2026-11-03 09:30:20")] * 10),
+        "次数": pd.array([1, None, 3, 1] * 10, dtype="Int64"),
+        "金额": [0.0, -0.0, float("nan"), 12.5] * 10,
+        "是否": [True, False, True, True] * 10,
+        "混合": [1, 1.0, True, "1"] * 10,
+        "文字": ["甲", None, "乙", "甲"] * 10,
+        "编号": [f"G{n}" for n in range(rows)],
+        "_sheet": "表", "_row": range(2, rows + 2)})
+    encoded = encode_records(frame)
+    columns = _json_columns(frame)
+    assert encoded.digests.tolist() == record_digests(columns).tolist()
+    kept = _columns_of(encoded.columns)
+    for name, values in columns.items():
+        assert list(_unrepeated(kept[name])) == values, name
+        assert [type(v) for v in _unrepeated(kept[name])] == [type(v) for v in values], name
