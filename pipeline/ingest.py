@@ -254,7 +254,8 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
         with phase("store"):
             change = store.add_file(programme.id, identity.name, identity.sha256, reader, identity.size,
                                     records, reading.keys, problems, rejected, now, reading.layout,
-                                    None if path.is_symlink() else identity.content, reading.encoded)
+                                    None if path.is_symlink() else identity.content, reading.encoded,
+                                    keep_loaded=True)     # loaded here, while the next files are read
         identities[number - 1] = None     # its bytes are archived: let them go
         unreadable = any(p.code.startswith("E_FILE") or p.code == "E_CSV_ENCODING" for p in problems)
         results.append(FileResult(identity.name, "无法读取" if unreadable else "新读入", sorted(records),

@@ -332,6 +332,13 @@ def _columns_of(kept: bytes | str) -> dict:
     return json.loads(zlib.decompress(kept) if isinstance(kept, bytes) else kept)
 
 
+def _loaded(first_id: int, kept: bytes | str) -> pd.DataFrame:
+    """A file's records of one kind from their column-wise copy, each with its record id (_id)."""
+    frame = pd.DataFrame({name: _unrepeated(column) for name, column in _columns_of(kept).items()})
+    frame.insert(0, "_id", range(first_id, first_id + len(frame)))
+    return frame
+
+
 def _unrepeated(column: list[object] | dict) -> list[object] | np.ndarray:
     """A column as _repeated kept it, as values again."""
     if isinstance(column, dict):
@@ -440,9 +447,10 @@ class Store:
                  records: dict[str, pd.DataFrame], keys: dict[str, pd.Series],
                  problems: list[Problem], rows_rejected: int, now: dt.datetime,
                  layout: dict[str, dict[str, str]] | None = None, content: bytes | None = None,
-                 encoded: dict[str, Encoded] | None = None) -> Change:
+                 encoded: dict[str, Encoded] | None = None, keep_loaded: bool = False) -> Change:
         """Store one file (its bytes in the archive) and its records in one transaction; returns what changed.
-        `encoded` is the records' text when already made (encode_records)."""
+        `encoded` is the records' text when already made (encode_records). With `keep_loaded`, the
+        records are also kept loaded for current_records, as prefetch would load them."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -471,6 +479,7 @@ class Store:
                            [file_id, *earlier])
             added = replaced = unchanged = 0
             replaced_keys = []
+            loaded = {}
             for kind, frame in records.items():
                 kind_keys = [str(key) for key in keys[kind]]
                 text = encoded[kind] if encoded and kind in encoded else encode_records(frame)
@@ -501,11 +510,15 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(first + n, *row) for n, row in enumerate(payload)])
                 db.execute("INSERT INTO file_columns (file_id, kind, first_id, columns) VALUES (?, ?, ?, ?)",
                            (file_id, kind, first, text.columns))
+                if keep_loaded:
+                    loaded[kind] = (first, text.columns)
             failpoints.reached("store")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        for kind, (first, columns) in loaded.items():
+            self.prefetched[(file_id, kind)] = _loaded(first, columns)
         return Change(added, replaced, unchanged, withdrawn=len(old_current), replaced_keys=tuple(replaced_keys))
 
     def _current_digests(self, programme: str, kind: str, keys: list[str]) -> dict[str, int]:
@@ -581,9 +594,7 @@ class Store:
         """A file's records of a kind from its column-wise copy, each with its record id (_id)."""
         row = self.db.execute("SELECT first_id, columns FROM file_columns WHERE file_id = ? AND kind = ?",
                               (file_id, kind)).fetchone()
-        frame = pd.DataFrame({name: _unrepeated(column) for name, column in _columns_of(row[1]).items()})
-        frame.insert(0, "_id", range(row[0], row[0] + len(frame)))
-        return frame
+        return _loaded(row[0], row[1])
 
     def changed_keys(self, programme: str, kind: str) -> set[str]:
         """Keys of current records that replaced an earlier version with different content."""
