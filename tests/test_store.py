@@ -8,12 +8,13 @@ import signal
 import sqlite3
 import subprocess
 import time
+import zlib
 
 import pandas as pd
 
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
-from pipeline.store import SCHEMA_VERSION, Store, _columns_of, _unrepeated, record_digest, record_digests
+from pipeline.store import SCHEMA_VERSION, Store, _columns_of, record_digest, record_digests
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, PYTHON, article, write_xlsx
 
 NOW = dt.datetime(2026, 12, 1, 9, 0)
@@ -202,7 +203,7 @@ def _as_made_before_version_6(path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE records ADD COLUMN data TEXT NOT NULL DEFAULT '{}'")
         for file_id, kind, first, columns in db.execute("SELECT * FROM file_columns").fetchall():
-            kept = {name: list(_unrepeated(values)) for name, values in _columns_of(columns).items()
+            kept = {name: list(values) for name, values in _columns_of(columns).items()
                     if not name.startswith("_")}
             for n in range(len(next(iter(kept.values())))):
                 data = json.dumps({name: kept[name][n] for name in kept}, sort_keys=True, ensure_ascii=False)
@@ -257,5 +258,23 @@ def test_a_file_is_encoded_once_per_distinct_value_with_the_digests_of_its_json_
     assert encoded.digests.tolist() == record_digests(columns).tolist()
     kept = _columns_of(encoded.columns)
     for name, values in columns.items():
-        assert list(_unrepeated(kept[name])) == values, name
-        assert [type(v) for v in _unrepeated(kept[name])] == [type(v) for v in values], name
+        assert list(kept[name]) == values, name
+        assert [type(v) for v in kept[name]] == [type(v) for v in values], name
+
+
+def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was():
+    from pipeline.store import BLANK, TEXT_SEPARATOR, _deflated_columns
+
+    kept = {"文字": ["甲", None, "", "乙\n丙", "甲"] * 3,
+            "含标记": ["a" + TEXT_SEPARATOR + "b", None, "c" + BLANK],       # cannot be joined: kept as JSON
+            "只有空": [None, None],
+            "重复": {"values": ["网点01", None], "codes": [0, 1, 0, 0]},
+            "数": [1, 2.5, None, True], "行": [2, 3, 4], "空列": []}
+    back = _columns_of(_deflated_columns(kept))
+    for name, column in kept.items():
+        expected = column if isinstance(column, list) else [column["values"][c] for c in column["codes"]]
+        assert list(back[name]) == expected, name
+        assert [type(v) for v in back[name]] == [type(v) for v in expected], name
+    # A copy kept before packing (deflated JSON) still loads.
+    old = zlib.compress(json.dumps({"文字": ["甲", None], "重复": {"values": ["x"], "codes": [0, 0]}}).encode())
+    assert {name: list(values) for name, values in _columns_of(old).items()} == {"文字": ["甲", None], "重复": ["x", "x"]}
