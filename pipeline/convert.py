@@ -6,6 +6,9 @@ import math
 import re
 import unicodedata
 
+import numpy as np
+import pandas as pd
+
 # Excel serial numbers accepted as dates: 1990-01-01 … 2099-12-31. Anything else is not a date.
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 SERIAL_MIN, SERIAL_MAX = 32874, 73415
@@ -36,6 +39,22 @@ def is_blank(value: object) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not value.strip()
+
+
+_NEVER_BLANK = {int, bool, dt.datetime, dt.date, dt.time, dt.timedelta}
+
+
+def blank_flags(values: list[object]) -> np.ndarray:
+    """is_blank of each value, for a column's distinct values at once."""
+    types = set(map(type, values))
+    if types <= _NEVER_BLANK:                           # dates, times and whole numbers: nothing to look at
+        return np.zeros(len(values), dtype=bool)
+    if not any(issubclass(t, str) for t in types):     # no text: blank is None or NaN, looked at in C
+        cells = np.empty(len(values), dtype=object)
+        cells[:] = values
+        return pd.isna(cells)
+    return np.fromiter((v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v)
+                        for v in values), dtype=bool, count=len(values))
 
 
 def normalise_text(value: str) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
-from pipeline.convert import is_blank
+from pipeline.convert import blank_flags
 from pipeline.problems import column_letter
 from pipeline.xlsx import ILLEGAL_XML
 from schemas import FormKind
@@ -135,6 +135,7 @@ class Column:
     def __init__(self, codes: np.ndarray, values: list[object]):
         self.codes = codes
         self.values = values
+        self._blank: np.ndarray | None = None
 
     @classmethod
     def of(cls, cells) -> "Column":
@@ -158,13 +159,20 @@ class Column:
     def __getitem__(self, position: int) -> object:
         return self.values[self.codes[position]]
 
+    def blank_values(self) -> np.ndarray:
+        """True for each distinct value that is empty (None, NaN, or only white space); worked out once."""
+        if self._blank is None:
+            self._blank = blank_flags(self.values)
+        return self._blank
+
     def blank(self) -> np.ndarray:
-        """True for each row whose cell is empty (None, NaN, or only white space)."""
-        return np.array([is_blank(v) for v in self.values], dtype=bool)[self.codes] if len(self.codes) \
-            else np.zeros(0, dtype=bool)
+        """True for each row whose cell is empty."""
+        return self.blank_values()[self.codes] if len(self.codes) else np.zeros(0, dtype=bool)
 
     def take(self, positions: np.ndarray) -> "Column":
-        return Column(self.codes[positions], self.values)
+        taken = Column(self.codes[positions], self.values)
+        taken._blank = self._blank
+        return taken
 
 
 _EQUAL_NUMBERS = {bool, int, float}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipeline.convert import CONVERTERS, BadValue, display, is_blank
+from pipeline.convert import CONVERTERS, BadValue, display
 from pipeline.inbox import Column, FormSheet
 from pipeline.problems import Problem
 from schemas import Field, FormKind, all_kinds, allowed_values, dtype_of, schema_for
@@ -26,8 +26,8 @@ def _convert_column(f: Field, column: Column) -> tuple[pd.Series, dict[int, str]
     convert = CONVERTERS[f.type]
     converted: list[object] = []
     codes: list[str | None] = []
-    for value in column.values:
-        if is_blank(value):
+    for value, blank in zip(column.values, column.blank_values().tolist()):
+        if blank:
             converted.append(f.blank_means)
             codes.append(None)
             continue

@@ -55,3 +55,15 @@ def test_money_accepts_yuan_signs_and_refuses_negatives():
 
 def test_a_number_in_a_text_column_stays_text_and_never_becomes_a_date():
     assert to_text(46023.0) == "46023"
+
+
+def test_blank_flags_of_a_column_are_is_blank_of_each_value():
+    import datetime as dt
+    import numpy as np
+    from pipeline.convert import blank_flags, is_blank
+
+    values = [None, float("nan"), np.float64("nan"), "", "  ", "\u3000", "\t\n", "a", " a ", 0, 0.0, False, True,
+              dt.datetime(2026, 11, 3), dt.date(2026, 11, 3), np.float64(1.5), -0.0]
+    assert blank_flags(values).tolist() == [is_blank(v) for v in values]
+    assert blank_flags([dt.datetime(2026, 11, 3), 1, True]).tolist() == [False, False, False]
+    assert blank_flags([]).tolist() == []
