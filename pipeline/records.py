@@ -7,6 +7,7 @@ from schemas import FormKind, all_kinds
 
 ORIGIN = ["_file", "_sheet", "_row", "_column"]
 DERIVED = "_d:"          # columns a programme's rules worked out when the records' file was read
+MOMENTS = "datetime64[us]"
 
 
 def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
@@ -18,7 +19,8 @@ def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
     converted = {}
     for f in kind.fields:
         if f.type in ("date", "datetime"):
-            converted[f.header] = pd.to_datetime(frame[f.header], errors="coerce", format="ISO8601")
+            # Stored as dates (or, by earlier versions, as ISO text): one resolution whatever they came as.
+            converted[f.header] = pd.to_datetime(frame[f.header], errors="coerce", format="ISO8601").astype(MOMENTS)
         elif f.type == "money":
             converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Float64")
         elif f.type == "int":

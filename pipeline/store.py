@@ -287,7 +287,13 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
         codes, distinct = _column_parts(frame[name])
         np.bitwise_xor(folded, _distinct_digests(name, distinct)[codes], out=folded)
         np.multiply(folded, np.uint64(_FOLD_PRIME), out=folded)
-        kept[name] = _kept(codes, distinct)
+        column = frame[name]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "M":
+            # Dates and moments are kept as numbers, and loaded as dates again without being read as text.
+            unit = np.datetime_data(column.dtype)[0]
+            kept[name] = {"moments": column.to_numpy().view(np.int64), "unit": unit}
+        else:
+            kept[name] = _kept(codes, distinct)
     return Encoded(folded.view(np.int64), _deflated_columns(kept))
 
 
@@ -315,7 +321,12 @@ def _deflated_columns(kept: dict) -> bytes:
     header, body, size = {}, [], 0
     for name, column in kept.items():
         form: object = column
-        if isinstance(column, dict):
+        if isinstance(column, dict) and "moments" in column:
+            data = np.asarray(column["moments"], dtype="<i8").tobytes()
+            form = {"moments": [size, size + len(data)], "unit": column["unit"]}
+            body.append(data)
+            size += len(data)
+        elif isinstance(column, dict):
             codes = np.asarray(column["codes"], dtype="<i4").tobytes()
             form = {"values": column["values"], "codes32": [size, size + len(codes)]}
             body.append(codes)
@@ -368,6 +379,9 @@ def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
             values = np.array(str(body[start:stop], "utf-8").split(TEXT_SEPARATOR), dtype=object)
             values[values == BLANK] = None
             columns[name] = values
+        elif isinstance(form, dict) and "moments" in form:
+            start, stop = form["moments"]
+            columns[name] = np.frombuffer(body[start:stop], dtype="<i8").astype(np.int64).view(f"M8[{form['unit']}]")
         elif isinstance(form, dict) and "codes32" in form:
             start, stop = form["codes32"]
             distinct = np.empty(len(form["values"]), dtype=object)
