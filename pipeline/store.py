@@ -62,8 +62,8 @@ CREATE TABLE IF NOT EXISTS file_columns (  -- a file's records of one kind colum
     file_id       INTEGER NOT NULL REFERENCES files(id),
     kind          TEXT NOT NULL,
     first_id      INTEGER NOT NULL,      -- the records' ids run from here, in the columns' order
-    columns       BLOB NOT NULL,         -- JSON {"_sheet": [...], "_row": [...], header: [...]}, deflated
-                                         -- (zlib); stores before version 6 hold it as plain JSON text
+    columns       BLOB NOT NULL,         -- {"_sheet": …, "_row": …, header: …} packed and deflated
+                                         -- (_deflated_columns); before version 6, JSON text
     PRIMARY KEY (file_id, kind)
 );
 CREATE INDEX IF NOT EXISTS records_current ON records (programme, kind, key) WHERE superseded_by IS NULL;
@@ -271,7 +271,7 @@ class Encoded:
     """A frame of records as the store keeps them: each record's digest, and all of them column-wise."""
 
     digests: np.ndarray
-    columns: bytes              # deflated JSON (file_columns.columns)
+    columns: bytes              # packed and deflated (file_columns.columns)
 
 
 def encode_records(frame: pd.DataFrame) -> Encoded:
@@ -284,10 +284,10 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
     kept = {name: _repeated(values) for name, values in origin.items()} | worked_out
     folded = np.full(len(frame), _FOLD_START, dtype=np.uint64)
     for name in sorted(c for c in frame.columns if not str(c).startswith("_")):
-        codes, distinct = _column_parts(frame[name])
+        column = frame[name]
+        codes, distinct = _column_parts(column)
         np.bitwise_xor(folded, _distinct_digests(name, distinct)[codes], out=folded)
         np.multiply(folded, np.uint64(_FOLD_PRIME), out=folded)
-        column = frame[name]
         if isinstance(column.dtype, np.dtype) and column.dtype.kind == "M":
             # Dates and moments are kept as numbers, and loaded as dates again without being read as text.
             unit = np.datetime_data(column.dtype)[0]
@@ -347,21 +347,14 @@ def _deflated_columns(kept: dict) -> bytes:
 # A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it
 # then makes one object per distinct value instead of one per record (outlets, engineers, enums).
 REPEATED_SHARE = 4          # at most one distinct value in this many records
-REPEATED_SAMPLE = 1_000
 
 
 def _repeated(values: list[object]) -> list[object] | dict:
-    """A column as the store keeps it: few distinct texts (and blanks) as values and codes, else as is."""
-    if len(values) < 2 * REPEATED_SHARE or not set(map(type, values)) <= {str, type(None)}:
+    """A column of JSON values as the store keeps it (_kept): texts and blanks that repeat as their
+    distinct values and codes, anything else as it is."""
+    if not set(map(type, values)) <= {str, type(None)}:
         return values
-    sample = values[:REPEATED_SAMPLE]
-    if len(sample) == REPEATED_SAMPLE and len(set(sample)) * REPEATED_SHARE > 2 * len(sample):
-        return values           # mostly distinct from the start (ids, times): not worth factorizing
-    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-    if len(distinct) * REPEATED_SHARE > len(values):
-        return values
-    texts = [v if isinstance(v, str) else None for v in distinct]       # factorize gives None back as NaN
-    return {"values": texts, "codes": codes.tolist()}
+    return _kept(*_distinct_values(values))
 
 
 def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
