@@ -58,8 +58,7 @@ def _text_body(text: str) -> str:
         text = ILLEGAL_XML.sub("", text)
     if len(text) > CELL_LIMIT:
         text = text[:CELL_LIMIT - 1] + "…"
-    style = f' s="{QUOTED}"' if text.startswith(FORMULA_STARTS) else ""
-    return f' t="inlineStr"{style}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    return (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + escape(text) + "</t></is></c>"
 
 
 _PLAIN_TEXT = ' t="inlineStr"><is><t xml:space="preserve">'
