@@ -155,11 +155,6 @@ def _json_column(values: pd.Series) -> list[object]:
 _PLAIN_JSON = {str, type(None), int, bool}
 
 
-def _json_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
-    """The record columns (not the _origin ones) in sorted order, as JSON takes them."""
-    return {c: _json_column(frame[c]) for c in sorted(c for c in frame.columns if not str(c).startswith("_"))}
-
-
 _JSON_TEXT = {str: encode_basestring, type(None): lambda _: "null", bool: lambda v: "true" if v else "false",
               int: int.__repr__, float: lambda v: float.__repr__(v) if math.isfinite(v) else json.dumps(v)}
 
@@ -251,7 +246,7 @@ def _column_parts(column: pd.Series) -> tuple[np.ndarray, list[object]]:
 
 
 def record_digests(columns: dict[str, list[object]]) -> np.ndarray:
-    """Each record's digest (int64) from its columns' JSON values (_json_columns)."""
+    """Each record's digest (int64) from its columns' JSON values (_json_column of each)."""
     rows = len(next(iter(columns.values()))) if columns else 0
     folded = np.full(rows, _FOLD_START, dtype=np.uint64)
     prime = np.uint64(_FOLD_PRIME)
@@ -259,11 +254,6 @@ def record_digests(columns: dict[str, list[object]]) -> np.ndarray:
         np.bitwise_xor(folded, _column_digests(name, columns[name]), out=folded)
         np.multiply(folded, prime, out=folded)
     return folded.view(np.int64)
-
-
-def record_digest(data: dict[str, object]) -> int:
-    """The digest of one record given as a dict (what record_digests gives for it)."""
-    return int(record_digests({name: [value] for name, value in data.items()})[0])
 
 
 @dataclass(frozen=True)
@@ -275,7 +265,7 @@ class Encoded:
 
 
 def encode_records(frame: pd.DataFrame) -> Encoded:
-    """The store's text of a frame of records (pure: done where the file is read, in parallel). Each
+    """How the store keeps a frame of records (pure: done where the file is read, in parallel). Each
     record column is taken apart into its distinct values once: they give both the column-wise copy
     and the digests (the same digests record_digests gives for the columns' JSON values)."""
     origin = {"_sheet": frame["_sheet"].tolist(), "_row": frame["_row"].astype("int64").tolist()}

@@ -15,7 +15,7 @@ import pandas as pd
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
 from pipeline.records import typed
-from pipeline.store import SCHEMA_VERSION, Store, _columns_of, _json_column, record_digest, record_digests
+from pipeline.store import SCHEMA_VERSION, Store, _columns_of, _json_column, record_digests
 from schemas import all_kinds
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, PYTHON, article, write_xlsx
 
@@ -188,6 +188,16 @@ def test_times_read_back_whole_when_the_first_of_a_column_is_at_midnight(tmp_pat
     assert moments == [pd.Timestamp("2026-11-03 00:00"), pd.Timestamp("2026-11-03 10:30")]
 
 
+def record_digest(data: dict) -> int:
+    """The digest of one record given as a dict of JSON values."""
+    return int(record_digests({name: [value] for name, value in data.items()})[0])
+
+
+def _json_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
+    """A frame's record columns (not the _origin ones) as JSON takes them."""
+    return {c: _json_column(frame[c]) for c in frame.columns if not str(c).startswith("_")}
+
+
 def test_a_record_digest_worked_out_column_wise_is_the_digest_of_each_record_alone():
     columns = {"数": [1, 1.0, True, None, 2, 0.5], "文": ["1", "甲\"乙", None, "", "1", "é"],
                "日": ["2026-11-01", "2026-11-01 08:00:00", None, None, "2026-11-01", "x"],
@@ -245,7 +255,7 @@ def test_a_store_made_before_record_digests_is_brought_up_to_date_with_nothing_l
 
 
 def test_a_file_is_encoded_once_per_distinct_value_with_the_digests_of_its_json_values():
-    from pipeline.store import _json_columns, encode_records
+    from pipeline.store import encode_records
 
     rows = 40
     frame = pd.DataFrame({
