@@ -32,11 +32,12 @@ from schemas import all_kinds
 # Raise when reading or validation changes what a file yields: every file is then read again once,
 # its new rows replacing those of the earlier reading.
 READER_VERSION = 3
-# Each new file is read in a child process of its own, two at a time: a file that makes the parser
-# take all memory or crash (a sheet whose two cells lie a million rows and 200,000 columns apart) or
-# hang takes down only its child, and is reported by name.
+# New files are read in reader processes, two at a time, each reading one file after another: a file
+# that makes the parser take all memory or crash (a sheet whose two cells lie a million rows and
+# 200,000 columns apart) or hang takes down only its reader, and is reported by name.
 READERS = 2
-CHILD_EXTRA_MEMORY = 6 << 30      # address space a child may add to what it inherits
+CHILD_EXTRA_MEMORY = 6 << 30      # address space a reader may add to what it inherits
+RECYCLE_MEMORY = 1 << 30          # a reader that has kept this much more leaves after its file
 CHILD_SECONDS = 900
 
 
@@ -143,28 +144,88 @@ def _address_space() -> int:
         return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _child(connection, parent: int, path: Path, programme: Programme, name: str) -> None:
-    """In a child process: read one file, send back ("ok", reading, seconds per phase)."""
+def _reading_of(path: Path, programme: Programme, name: str) -> tuple[FileReading, dict]:
+    """One file read as a reader process reads it: its records encoded for the store (of the frames,
+    only where each row came from is kept), and the seconds per phase."""
+    timing.taken()
+    reading = read_file(path, programme, name)
+    with phase("store"):
+        reading.encoded = {kind: encode_records(frame) for kind, frame in reading.records.items()}
+        # The store takes the records as encoded; of the frames it needs only where each row came from.
+        reading.records = {kind: frame[["_sheet", "_row"]] for kind, frame in reading.records.items()}
+    return reading, timing.taken()
+
+
+def _reader(jobs, results, parent: int, programme: Programme, inherited: list) -> None:
+    """A reader process: reads the files it is sent, one (path, name) after another, and answers each
+    with (status, reading or traceback, seconds per phase, staying). It stays for the next file, so
+    that the memory it works in is set up once rather than for every file; it leaves when told (None),
+    after a file that took all its memory or met a bug, and once its address space has grown by
+    RECYCLE_MEMORY (the run starts another when files are left)."""
     try:
+        for connection in inherited:          # the run's ends of other readers' pipes
+            connection.close()
         die_with_parent(parent)
-        limit = _address_space() + CHILD_EXTRA_MEMORY
+        start = _address_space()
+        limit = start + CHILD_EXTRA_MEMORY
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)    # a parser's own dying words are not for clerks
         faulthandler.disable()
-        timing.taken()
-        reading = read_file(path, programme, name)
-        with phase("store"):
-            reading.encoded = {kind: encode_records(frame) for kind, frame in reading.records.items()}
-            # The store takes the records as encoded; of the frames it needs only where each row came from.
-            reading.records = {kind: frame[["_sheet", "_row"]] for kind, frame in reading.records.items()}
-        connection.send(("ok", reading, timing.taken()))
-    except MemoryError:
-        connection.send(("too large", None, {}))
-    except BaseException:
-        connection.send(("bug", traceback.format_exc(), {}))
+        while (job := jobs.recv()) is not None:
+            try:
+                reading, seconds = _reading_of(job[0], programme, job[1])
+            except MemoryError:
+                results.send(("too large", None, {}, False))
+                break
+            except BaseException:
+                results.send(("bug", traceback.format_exc(), {}, False))
+                break
+            staying = _address_space() <= start + RECYCLE_MEMORY
+            results.send(("ok", reading, seconds, staying))
+            if not staying:
+                break
+    except (EOFError, OSError):
+        pass
     finally:
-        connection.close()
         os._exit(0)
+
+
+@dataclass
+class _Reader:
+    """The run's side of a reader process: its pipes, and the job it is reading (None when idle)."""
+
+    process: multiprocessing.Process
+    jobs: multiprocessing.connection.Connection
+    results: multiprocessing.connection.Connection
+    job: int | None = None
+    started: float = 0.0
+
+    @classmethod
+    def start(cls, programme: Programme, others: list["_Reader"]) -> "_Reader":
+        jobs_out, jobs_in = multiprocessing.Pipe(duplex=False)
+        results_out, results_in = multiprocessing.Pipe(duplex=False)
+        inherited = [c for other in others for c in (other.jobs, other.results)]
+        process = start_forked(_reader, (jobs_out, results_in, os.getpid(), programme, inherited))
+        jobs_out.close()
+        results_in.close()
+        return cls(process, jobs_in, results_out)
+
+    def give(self, job: int, path: Path, name: str) -> None:
+        self.job, self.started = job, time.monotonic()
+        self.jobs.send((path, name))
+
+    def stop(self) -> None:
+        """Let the process go: told to leave when idle, killed when still reading (the run failed)."""
+        if self.job is None and self.process.is_alive():
+            try:
+                self.jobs.send(None)
+            except OSError:
+                pass
+        else:
+            self.process.kill()
+        self.jobs.close()
+        self.results.close()
+        self.process.join()
 
 
 def _warm_up() -> None:
@@ -176,52 +237,63 @@ def _warm_up() -> None:
 
 
 def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=None):
-    """FileReading of each (path, name), in order, each read in a child process of its own (READERS at
-    a time). A child that dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE for its file.
-    `meanwhile()`, if given, is called once the first children are reading, instead of waiting idle."""
-    if jobs:
-        _warm_up()
-    running: dict[int, tuple] = {}
+    """FileReading of each (path, name), in order, read by READERS reader processes, each reading one
+    file after another. A file whose reader dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE, and
+    another reader takes over the files left. `meanwhile()`, if given, is called once the first files
+    are being read, instead of waiting idle."""
+    if not jobs:
+        return
+    _warm_up()
+    readers: list[_Reader] = []
     done: dict[int, FileReading] = {}
     waiting = list(range(len(jobs)))[::-1]
     following = 0
-    while following < len(jobs):
-        while waiting and len(running) < READERS:
-            index = waiting.pop()
-            receiving, sending = multiprocessing.Pipe(duplex=False)
-            child = start_forked(_child, (sending, os.getpid(), jobs[index][0], programme, jobs[index][1]))
-            sending.close()
-            running[index] = (child, receiving, time.monotonic())
-        if meanwhile is not None:
-            meanwhile()
-            meanwhile = None
-        if following not in done:
-            ready = multiprocessing.connection.wait([r for _, r, _ in running.values()], timeout=1)
-            for index, (child, receiving, started) in list(running.items()):
+    try:
+        while following < len(jobs):
+            while waiting:
+                reader = next((r for r in readers if r.job is None), None)
+                if reader is None:
+                    if len(readers) >= READERS:
+                        break
+                    reader = _Reader.start(programme, readers)
+                    readers.append(reader)
+                index = waiting.pop()
+                reader.give(index, *jobs[index])
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+            if following in done:
+                yield done.pop(following)
+                following += 1
+                continue
+            busy = [r for r in readers if r.job is not None]
+            ready = multiprocessing.connection.wait([r.results for r in busy], timeout=1)
+            for reader in busy:
                 outcome = None
-                if receiving in ready:
+                if reader.results in ready:
                     try:
-                        outcome = receiving.recv()
+                        outcome = reader.results.recv()
                     except (EOFError, OSError):
-                        outcome = ("too large", None, {})        # the child died without a word
-                elif time.monotonic() - started > CHILD_SECONDS:
-                    child.kill()
-                    outcome = ("too large", None, {})
+                        outcome = ("too large", None, {}, False)        # the reader died without a word
+                elif time.monotonic() - reader.started > CHILD_SECONDS:
+                    reader.process.kill()
+                    outcome = ("too large", None, {}, False)
                 if outcome is None:
                     continue
-                receiving.close()
-                child.join()
-                del running[index]
-                status, reading, seconds = outcome
+                status, reading, seconds, staying = outcome
+                index, reader.job = reader.job, None
+                if not staying:
+                    readers.remove(reader)
+                    reader.stop()
                 if status == "bug":
                     raise RuntimeError(f"读取 {jobs[index][1]} 时程序出错：\n{reading}")
                 if status == "too large":
                     reading = FileReading(problems=[Problem(programme.id, jobs[index][1], "E_FILE_TOO_LARGE")])
                 timing.add(seconds)
                 done[index] = reading
-        while following in done:
-            yield done.pop(following)
-            following += 1
+    finally:
+        for reader in readers:
+            reader.stop()
 
 
 def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.datetime,

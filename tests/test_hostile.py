@@ -162,3 +162,24 @@ def test_an_entity_definition_behind_a_long_prolog_is_refused_too(tmp_path, prol
     with pytest.raises(UnreadableFile) as refused:
         read_sheets(path)
     assert refused.value.code == "E_FILE_UNSAFE"
+
+
+def test_a_file_that_kills_its_reader_costs_only_itself_and_the_readers_leave_with_the_run(tmp_path):
+    import multiprocessing
+
+    from pipeline.ingest import read_files
+    from pipeline.settings import load_settings, programme_for
+
+    jobs = []
+    for number in range(5):        # readers read one file after another: the killer sits among them
+        path = tmp_path / f"{number}.xlsx"
+        if number == 2:
+            path.write_bytes(hostile.far_apart_cells())
+        else:
+            write_xlsx(path, {"一大队": [ARTICLE_HEADERS, article(f"G{number}")]})
+        jobs.append((path, path.name))
+    readings = list(read_files(jobs, programme_for("correspondents", load_settings(None))))
+    assert [[p.code for p in r.problems] for r in readings][2] == ["E_FILE_TOO_LARGE"]
+    for number in (0, 1, 3, 4):
+        assert len(readings[number].records["articles"]) == 1 and not readings[number].problems
+    assert multiprocessing.active_children() == []
