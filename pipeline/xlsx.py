@@ -58,11 +58,20 @@ def _text_body(text: str) -> str:
         text = ILLEGAL_XML.sub("", text)
     if len(text) > CELL_LIMIT:
         text = text[:CELL_LIMIT - 1] + "…"
-    return (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + escape(text) + "</t></is></c>"
+    return _text_xml(text, escape(text))
 
 
-_PLAIN_TEXT = ' t="inlineStr"><is><t xml:space="preserve">'
-_QUOTED_TEXT = f' t="inlineStr" s="{QUOTED}"><is><t xml:space="preserve">'
+def _text_xml(text: str, escaped: str) -> str:
+    """An inline string cell after its reference. Quote-prefixed when the text looks like a formula;
+    marked xml:space="preserve" only when white space at its ends or runs of it would otherwise be
+    let go (a long list's texts rarely have any: the mark is most of a short cell's bytes)."""
+    space = _PRESERVE if text != text.strip() or "  " in text or "\n" in text or "\t" in text else ">"
+    return (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + space + escaped + "</t></is></c>"
+
+
+_PLAIN_TEXT = ' t="inlineStr"><is><t'
+_QUOTED_TEXT = f' t="inlineStr" s="{QUOTED}"><is><t'
+_PRESERVE = ' xml:space="preserve">'
 
 
 def _text_bodies(texts: list[str]) -> dict[str, str]:
@@ -72,8 +81,7 @@ def _text_bodies(texts: list[str]) -> dict[str, str]:
     if "&" in joined or "<" in joined or ">" in joined or ILLEGAL_XML.search(joined) \
             or (len(joined) > CELL_LIMIT and max(map(len, texts)) > CELL_LIMIT):
         return {text: _text_body(text) for text in texts}
-    return {text: (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + text + "</t></is></c>"
-            for text in texts}
+    return {text: _text_xml(text, text) for text in texts}
 
 
 def _text_cell(opening: str, text: str) -> str:

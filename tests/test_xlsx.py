@@ -33,6 +33,20 @@ def test_texts_that_look_like_formulas_stay_texts_and_no_sheet_has_a_formula():
     assert cells.cell(2, 1).quotePrefix and not cells.cell(6, 1).quotePrefix
 
 
+def test_white_space_at_the_ends_and_inside_a_text_is_kept_and_only_such_texts_are_marked():
+    texts = [" 前导", "尾随 ", "两个  空格", "换\n行", "制\t表", "\u3000全角", "普通 文字"]
+    for rows in (len(texts), 25_000):            # a short table, and a long list written in stretches
+        frame = pd.DataFrame({"文字": (texts * (rows // len(texts) + 1))[:rows]})
+        data = workbook_bytes({"表": frame})
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        assert sheet.count('xml:space="preserve"') == 1 + sum(1 for t in frame["文字"] if t != "普通 文字")
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        assert [row[0] for row in book["表"].iter_rows(min_row=2, values_only=True)] == frame["文字"].tolist()
+        calamine = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("表").to_python()
+        assert [row[0] for row in calamine[1:]] == frame["文字"].tolist()
+
+
 def test_numbers_dates_and_shares_are_real_values_with_their_formats():
     book = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"表": FRAME})))
     cells = book["表"]
