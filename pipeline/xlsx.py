@@ -299,6 +299,7 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame], title: str = "", creator: st
 DEFLATE_LEVEL = 3                    # 6 costs twice the time for 15 % less
 PARALLEL_ROWS = 50_000               # below this many rows in all, a second process does not pay
 CACHED_ROWS = 20_000                 # below this many rows in all, a workbook is made anew every time
+STRETCH_ROWS = 5_000                 # a long list is cut about this often (_spans)
 MIN_STRETCH = 2_000
 SAMPLE_ROWS = 1_000                  # rows looked at to tell a column of few distinct texts
 _DOS_DATE = (ZIP_TIME[0] - 1980) << 9 | ZIP_TIME[1] << 5 | ZIP_TIME[2]
@@ -385,20 +386,22 @@ def _column_hashes(frame: pd.DataFrame) -> list[tuple[str, np.ndarray]] | None:
 
 
 def _spans(length: int, hashed: list[tuple[str, np.ndarray]] | None) -> list[tuple[int, int]]:
-    """A long list's stretches, cut where a row's hash says so (about every ROWS_PER_CHUNK rows, at
-    least MIN_STRETCH and at most 2 × ROWS_PER_CHUNK apart): rows moved by a rerun, or new rows, move
-    the cuts with them, and the stretches around them stay as they were."""
+    """A long list's stretches, cut where a row's hash says so (about every STRETCH_ROWS rows, at
+    least MIN_STRETCH and at most 2 × STRETCH_ROWS apart): rows moved by a rerun, or new rows, move
+    the cuts with them, and the stretches around them stay as they were. A rerun makes again only
+    the stretches holding changed rows, so short stretches keep that little; each stretch costs only
+    its digest and its row in the cache."""
     if hashed is None:
-        return [(start, min(start + ROWS_PER_CHUNK, length)) for start in range(0, length, ROWS_PER_CHUNK)]
+        return [(start, min(start + STRETCH_ROWS, length)) for start in range(0, length, STRETCH_ROWS)]
     rows = np.zeros(length, dtype=np.uint64)
     for _, values in hashed:
         rows = rows * np.uint64(1_000_003) + values
-    marks = np.flatnonzero(rows % np.uint64(ROWS_PER_CHUNK) == 0) + 1
+    marks = np.flatnonzero(rows % np.uint64(STRETCH_ROWS) == 0) + 1
     spans, start = [], 0
     for mark in [*marks.tolist(), length]:
-        while mark - start > 2 * ROWS_PER_CHUNK:
-            spans.append((start, start + ROWS_PER_CHUNK))
-            start += ROWS_PER_CHUNK
+        while mark - start > 2 * STRETCH_ROWS:
+            spans.append((start, start + STRETCH_ROWS))
+            start += STRETCH_ROWS
         if mark - start >= MIN_STRETCH or mark == length:
             spans.append((start, mark))
             start = mark

@@ -167,6 +167,8 @@ def test_a_rerun_makes_again_only_the_stretches_whose_rows_changed(monkeypatch):
     assert workbook_bytes({"工单": changed}, cache=cache, parallel=False) == expected
     assert stretches >= 4 and 2 <= len(made) < stretches
     assert sum(stop - start for _, start, stop, _ in made) < len(changed) / 2
+    # Each change touches at most the two stretches around it, each at most 2 × STRETCH_ROWS long.
+    assert sum(stop - start for _, start, stop, _ in made) <= 2 * 2 * 2 * xlsx.STRETCH_ROWS
 
 
 def test_a_long_list_of_mixed_values_reads_back_cell_for_cell():
