@@ -574,9 +574,11 @@ class Store:
         origin: _file, _sheet, _row, and _column (header → Excel column letter in that sheet).
         Each file's records are loaded column by column in one go, then those no longer current dropped.
         A file of which a newer version (same name) was stored has no current record and is not loaded."""
+        # Which files brought the kind: file_columns answers by its key, where records would be read
+        # through, file by file, for a kind the files never held (a programme's other forms).
         files = self.db.execute(
             f"SELECT f.id, f.name, f.layout FROM files f WHERE f.programme = ? AND {_NEWEST_VERSION}"
-            " AND EXISTS (SELECT 1 FROM records r WHERE r.file_id = f.id AND r.kind = ?) ORDER BY f.id",
+            " AND EXISTS (SELECT 1 FROM file_columns c WHERE c.file_id = f.id AND c.kind = ?) ORDER BY f.id",
             (programme, kind)).fetchall()
         superseded = {row[0] for row in self.db.execute(
             "SELECT id FROM records INDEXED BY records_superseded WHERE programme = ? AND kind = ?"
