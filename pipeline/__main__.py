@@ -211,8 +211,9 @@ def evaluation(args: argparse.Namespace) -> int:
         if period is None:
             print(f"【{programme.id}】{programme.title}不按学期考核，已跳过。")
     return run_each(args, [(p, period) for p, period in plans if period],
-                     lambda store, programme, period, now, _: run_evaluation(
-                         store, args.inbox, args.out, programme, period, args.term is not None, now, progress()),
+                     lambda store, programme, period, now, renderer: run_evaluation(
+                         store, args.inbox, args.out, programme, period, args.term is not None, now, progress(),
+                         renderer),
                      f"{args.year}年度" if args.year else f"{args.term}学期", "考核评优")
 
 

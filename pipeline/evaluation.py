@@ -5,7 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 from pipeline.documents.context import evaluation_context
-from pipeline.documents.render import PdfJob
+from pipeline.documents.render import PdfJob, Renderer
 from pipeline.ingest import ingest_programme
 from pipeline.monthly import ProgrammeRun, confidential_outputs, programme_records, validation_report
 from pipeline.records import typed_all
@@ -35,9 +35,11 @@ def evaluation_period(programme: Programme, year_name: str | None, term_name: st
 
 
 def run_evaluation(store: Store, inbox: Path, out: Path, programme: Programme, period: Period, is_term: bool,
-                   now: dt.datetime, progress: bool = False) -> ProgrammeRun:
+                   now: dt.datetime, progress: bool = False, renderer: Renderer | None = None) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its assessment for the period (if it has one)."""
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
+    if renderer is not None:
+        renderer.start()        # its import now runs beside the figures, not beside the readers
     result = ProgrammeRun(programme, files)
     records, result.other_problems = programme_records(store, programme, files)
     typed = typed_all(records)

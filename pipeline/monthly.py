@@ -285,6 +285,8 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         result.other_problems = attach_problems(result.derived_problems, files)
         result.reused = True
         return result
+    if renderer is not None:
+        renderer.start()        # its import now runs beside the figures, not beside the readers
     kinds = all_kinds()
     with phase("compute"):
         records, result.derived_problems = roster_checked(store, programme)

@@ -125,7 +125,7 @@ def subsetting_notice(available: bool) -> str | None:
 
 class Renderer:
     """Makes jobs (PDFs, annotated copies) while the run goes on, in worker processes forked from one
-    small process started with the Renderer (it imports WeasyPrint meanwhile, and forks cheaply): a job
+    small process started by start() or the first job (it imports WeasyPrint meanwhile, and forks cheaply): a job
     submitted early (a programme's documents, as soon as its figures are known) is made beside the
     next programme's reading and figures. At most `workers` jobs run at a time; finish() waits for all
     and gives their paths in the order they were submitted. Jobs travel pickled: plain data. The bytes
@@ -136,16 +136,23 @@ class Renderer:
         self.jobs: list = []
         self.done: dict[int, tuple[Path | None, float]] = {}
         self.process = None
-        if self.workers >= 2:
-            jobs_out, jobs_in = multiprocessing.Pipe(duplex=False)
-            results_out, results_in = multiprocessing.Pipe(duplex=False)
-            self.process = start_forked(_spawner, (jobs_out, results_in, os.getpid(), self.workers))
-            jobs_out.close()
-            results_in.close()
-            self.sending, self.receiving = jobs_in, results_out
+
+    def start(self) -> None:
+        """Start the renderer's process (it imports WeasyPrint, then waits for jobs), if not yet done.
+        A run starts it once its first programme's new files are read: importing beside the readers
+        would only take a core from them."""
+        if self.process is not None or self.workers < 2:
+            return
+        jobs_out, jobs_in = multiprocessing.Pipe(duplex=False)
+        results_out, results_in = multiprocessing.Pipe(duplex=False)
+        self.process = start_forked(_spawner, (jobs_out, results_in, os.getpid(), self.workers))
+        jobs_out.close()
+        results_in.close()
+        self.sending, self.receiving = jobs_in, results_out
 
     def submit(self, job) -> int:
         """Hand a job over; returns its ticket. It starts at once when a worker is free."""
+        self.start()
         self.jobs.append(job)
         ticket = len(self.jobs) - 1
         if self.process is not None:
