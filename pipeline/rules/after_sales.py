@@ -486,14 +486,15 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     engineers = engineer_table(cards, flags, rules, counts)
     officers = officers_of(records, rules)
     tables = Tables({
-        # The two long lists only the workbook shows: worked out while the bulletin is rendered.
+        # The tables only the workbook shows (the long lists among them): worked out while the
+        # bulletin is rendered.
         "工单": Later(lambda: card_sheet(cards, flags)),
         "网点": outlets,
         "工程师": engineers,
-        "对账": daily_reconciliation(cards, flags),
+        "对账": Later(lambda: daily_reconciliation(cards, flags)),
         "问题工单": Later(lambda: problem_cards(cards, flags)),
         "需再次上门": revisit_list(cards, flags),
-        "更新工单": updated_cards(cards, flags, changed),
+        "更新工单": Later(lambda: updated_cards(cards, flags, changed)),
         "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
                      else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in ("工单数", "准时率", "满意率")}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
