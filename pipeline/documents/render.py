@@ -2,7 +2,7 @@
 the project's own templates folder (and data: URLs).
 
 WeasyPrint is imported where documents are rendered, not by the run itself: a run hands its jobs to
-a Renderer, whose process imports it while the run reads its inbox."""
+a Renderer, whose process imports it while the run works out its first figures."""
 from __future__ import annotations
 
 import importlib
@@ -213,7 +213,7 @@ def _spawner(jobs, results, parent: int, workers: int) -> None:
     `workers` at a time) and pass each worker's answer on to the run."""
     try:
         die_with_parent(parent)
-        importlib.import_module("weasyprint")        # now, while the run reads its inbox
+        importlib.import_module("weasyprint")        # now, while the run works out its figures
         _warm_up()
 
         waiting: list[tuple[int, object]] = []
