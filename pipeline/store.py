@@ -291,10 +291,15 @@ def _kept(codes: np.ndarray, distinct: list[object]) -> list[object] | dict:
     """A column as the store keeps it: its distinct values and codes when they are texts (or blanks)
     that repeat, else row by row (numbers loaded from a list keep their type)."""
     if len(distinct) * REPEATED_SHARE > len(codes) or not all(v is None or type(v) is str for v in distinct):
-        values = np.empty(len(distinct), dtype=object)
-        values[:] = distinct
-        return values[codes].tolist()
+        return _by_codes(distinct, codes).tolist()
     return {"values": distinct, "codes": codes.tolist()}
+
+
+def _by_codes(distinct: list[object], codes) -> np.ndarray:
+    """Each row's value, from the column's distinct values and each row's code into them."""
+    values = np.empty(len(distinct), dtype=object)
+    values[:] = distinct
+    return values[np.asarray(codes, dtype=np.intp)]
 
 
 # The deflated copy starts with PACKED: a JSON header line naming each column's form, then the
@@ -367,9 +372,7 @@ def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
             columns[name] = np.frombuffer(body[start:stop], dtype="<i8").astype(np.int64).view(f"M8[{form['unit']}]")
         elif isinstance(form, dict) and "codes32" in form:
             start, stop = form["codes32"]
-            distinct = np.empty(len(form["values"]), dtype=object)
-            distinct[:] = form["values"]
-            columns[name] = distinct[np.frombuffer(body[start:stop], dtype="<i4")]
+            columns[name] = _by_codes(form["values"], np.frombuffer(body[start:stop], dtype="<i4"))
         else:
             columns[name] = _unrepeated(form)
     return columns
@@ -384,11 +387,7 @@ def _loaded(first_id: int, kept: bytes | str) -> pd.DataFrame:
 
 def _unrepeated(column: list[object] | dict) -> list[object] | np.ndarray:
     """A column kept as distinct values and codes (or as a list), as values again."""
-    if isinstance(column, dict):
-        distinct = np.empty(len(column["values"]), dtype=object)
-        distinct[:] = column["values"]
-        return distinct[np.asarray(column["codes"], dtype=np.intp)]
-    return column
+    return _by_codes(column["values"], column["codes"]) if isinstance(column, dict) else column
 
 
 def _json_value(value: object) -> object:
