@@ -5,6 +5,7 @@ WeasyPrint is imported where documents are rendered, not by the run itself: a ru
 a Renderer, whose process imports it while the run works out its first figures."""
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import multiprocessing
@@ -31,6 +32,7 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
+@functools.cache
 def _fetcher_class():
     """ProjectOnlyFetcher, made the first time it is asked for (it needs WeasyPrint)."""
     import weasyprint
@@ -52,14 +54,9 @@ def _fetcher_class():
     return ProjectOnlyFetcher
 
 
-_FETCHER: list = []
-
-
 def __getattr__(name: str):
     if name == "ProjectOnlyFetcher":
-        if not _FETCHER:
-            _FETCHER.append(_fetcher_class())
-        return _FETCHER[0]
+        return _fetcher_class()
     raise AttributeError(name)
 
 
@@ -73,13 +70,18 @@ def html_of(template: str, context: dict) -> str:
     return environment().get_template(template).render(**context)
 
 
-def pdf_bytes(template: str, context: dict) -> bytes:
-    """The PDF of a template rendered with the context; the same context gives the same bytes."""
+def _document(html: str):
+    """WeasyPrint's document of an HTML text, with links resolved in templates/ by ProjectOnlyFetcher."""
     import weasyprint
 
-    html = weasyprint.HTML(string=html_of(template, context), base_url=TEMPLATES.as_uri() + "/",
-                           url_fetcher=__getattr__("ProjectOnlyFetcher")(), media_type="print")
-    return html.write_pdf(pdf_identifier=b"officer-report-pipeline", uncompressed_pdf=False)
+    return weasyprint.HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=_fetcher_class()(),
+                           media_type="print")
+
+
+def pdf_bytes(template: str, context: dict) -> bytes:
+    """The PDF of a template rendered with the context; the same context gives the same bytes."""
+    return _document(html_of(template, context)).write_pdf(pdf_identifier=b"officer-report-pipeline",
+                                                            uncompressed_pdf=False)
 
 
 def write_pdf(path: Path, template: str, context: dict) -> Path:
@@ -257,10 +259,7 @@ WARM_UP = ('<!DOCTYPE html><html lang="zh-CN"><head><link rel="stylesheet" href=
 def _warm_up() -> None:
     """Render a few lines once in the renderer's own process, before it forks any worker: each worker
     then finds the fonts looked up, loaded and shaped already, instead of doing it for its document."""
-    import weasyprint
-
-    weasyprint.HTML(string=WARM_UP, base_url=TEMPLATES.as_uri() + "/", url_fetcher=__getattr__("ProjectOnlyFetcher")(),
-                    media_type="print").write_pdf()
+    _document(WARM_UP).write_pdf()
 
 
 def _worker(connection, parent: int, job) -> None:
