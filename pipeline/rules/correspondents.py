@@ -11,6 +11,7 @@ from pipeline.rules.periods import Period, half_year_of, months_in, quarter_of, 
 
 LEVEL_ORDER = {"未采用": 0, "内部": 1, "市级": 2, "省级": 3, "国家级": 4}
 CITY, PROVINCE = LEVEL_ORDER["市级"], LEVEL_ORDER["省级"]
+RUN_ORDER = "级别序"          # the column article_runs adds
 UNIT_COLUMNS = ["单位", "报送数", "市级以上采用数", "省级以上采用数_半年", "得分", "达标", "未达标项", "扣分",
                 "半年任务", "本年累计得分", "市级采用数", "省级采用数", "国家级采用数", "说明"]
 REPORTED_LEVELS = ("市级", "省级", "国家级")
@@ -28,9 +29,12 @@ def reviewed_articles(articles: pd.DataFrame) -> pd.DataFrame:
 
 
 def article_runs(articles: pd.DataFrame) -> pd.DataFrame:
-    """The reviewed rows with 级别序 (the level's order, 未采用 0 … 国家级 4)."""
+    """The reviewed rows with 级别序 (the level's order, 未采用 0 … 国家级 4). Rows that are runs already
+    (they have 级别序) are given back as they are: the figures work them out once, not per month."""
+    if RUN_ORDER in articles.columns:
+        return articles
     rows = reviewed_articles(articles)
-    return rows.assign(级别序=rows["媒体级别"].map(LEVEL_ORDER).fillna(0).astype(int))
+    return rows.assign(**{RUN_ORDER: rows["媒体级别"].map(LEVEL_ORDER).fillna(0).astype(int)})
 
 
 def article_scores(articles: pd.DataFrame, points: dict[str, float]) -> pd.DataFrame:
@@ -173,7 +177,7 @@ def unit_list(officers: pd.DataFrame, period: Period, rules: dict) -> list[str]:
 def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Period) -> Figures:
     """The month's figures: 单位 (quota, scores, deductions), 信息员, 稿件, 通讯员配备, 通报会."""
     officers = officers_of(records, rules)
-    articles, incidents = records["articles"], records["incidents"]
+    articles, incidents = article_runs(records["articles"]), records["incidents"]
     the_year = year(str(period.year))
     year_so_far = so_far(the_year, period.end)
     units = unit_list(officers, period, rules)
@@ -234,7 +238,7 @@ def evaluation_figures(records: dict[str, pd.DataFrame], rules: dict, period: Pe
     """The year's assessment: 优秀基层信息通讯员 and 宣传先进单位 (top shares, disqualified skipped),
     unit scores after deductions, disqualifications."""
     officers = officers_of(records, rules)
-    articles = records["articles"]
+    articles = article_runs(records["articles"])
     scores = article_scores(articles, level_points(rules))
     serving = officers[serving_during(officers, period)]
     disqualified = disqualified_officers(records["incidents"], officers, period, rules["disqualifying_incidents"])
