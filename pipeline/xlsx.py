@@ -191,10 +191,16 @@ SHEET_TAIL = "</sheetData></worksheet>"
 def _unnumbered_cells(series: pd.Series, share: bool) -> list[bytes]:
     """The UTF-8 XML of every cell of a column without addresses: a cell then depends on its value
     alone, so each distinct value is made into XML once (outlets, engineers and amounts repeat by the
-    thousand); dates, moments and amounts also recur from one stretch to the next, and are remembered."""
-    if series.dtype == object and len(set(map(type, series.tolist())) & _EQUAL_NUMBERS) > 1:
-        # 1, 1.0 and True are one key to a hash table: cell by cell.
-        return [cell.encode("utf-8") for cell in _column_cells(series, "", share, numbered=False)]
+    thousand); dates, moments and amounts also recur from one stretch to the next, and are remembered.
+    A column of texts that are (nearly) all distinct, such as 工单号, is made in one go when it can be."""
+    if series.dtype == object:
+        values = series.tolist()
+        if len(set(map(type, values)) & _EQUAL_NUMBERS) > 1:
+            # 1, 1.0 and True are one key to a hash table: cell by cell.
+            return [cell.encode("utf-8") for cell in _column_cells(series, "", share, numbered=False)]
+        sample = values[:SAMPLE_ROWS]
+        if len(set(sample)) == len(sample) and (plain := _plain_text_cells(values)) is not None:
+            return plain
     codes, distinct = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series(distinct, dtype=series.dtype)
     made = np.empty(len(distinct) + 1, dtype=object)
@@ -211,9 +217,36 @@ def _unnumbered_cells(series: pd.Series, share: bool) -> list[bytes]:
             _CELL_MEMO[label] = (known, cells) if len(known) <= MEMO_LIMIT else (known[:0], cells[:0])
         made[:-1] = cells[found]
     else:
-        made[:-1] = [cell.encode("utf-8") for cell in _column_cells(distinct, "", share, numbered=False)]
+        plain = _plain_text_cells(distinct.tolist()) if series.dtype == object else None
+        made[:-1] = plain if plain is not None else \
+            [cell.encode("utf-8") for cell in _column_cells(distinct, "", share, numbered=False)]
     made[-1] = UNNUMBERED_BLANK.encode()                            # code -1: a blank cell
     return made[codes].tolist()
+
+
+# What makes a text more than its escaped self in a cell, looked for in the texts joined by line breaks:
+# a character XML does not allow or a tab; white space at either end of a text or a formula's start
+# (each search made of what is quick for re: a class alone, and a pattern starting with a line break).
+_NOT_PLAIN_CHARACTER = re.compile(r"[\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_PLAIN_JOIN = re.compile(r"\n(?:[\s=+\-@]|(?<=\s\n))")
+_PLAIN_CELL = f"<c{_PLAIN_TEXT}>"
+_PLAIN_CELL_END = "</t></is></c>"
+
+
+def _plain_text_cells(texts: list[object]) -> list[bytes] | None:
+    """The unnumbered cells of a column's distinct texts, the same _text_body gives one by one, made
+    in one go (joined, escaped, encoded and split again) when every text is only its escaped self:
+    none empty, too long, holding a line break, or needing quotes, cleaning or kept white space.
+    None when one of them does (or is not a text): they are then made one by one."""
+    if not texts or set(map(type, texts)) != {str} or "" in texts:
+        return None
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1 or "  " in joined or joined[0].isspace() or joined[-1].isspace() \
+            or joined.startswith(FORMULA_STARTS) or _NOT_PLAIN_CHARACTER.search(joined) \
+            or _NOT_PLAIN_JOIN.search(joined) or (len(joined) > CELL_LIMIT and max(map(len, texts)) > CELL_LIMIT):
+        return None
+    between = f"{_PLAIN_CELL_END}\n{_PLAIN_CELL}"
+    return f"{_PLAIN_CELL}{between.join(escape(joined).split(chr(10)))}{_PLAIN_CELL_END}".encode("utf-8").split(b"\n")
 
 
 _CELL_MEMO: dict[tuple[str, bool], tuple[pd.Index, np.ndarray]] = {}    # per process

@@ -5,6 +5,8 @@ import zipfile
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pandas as pd
 
 from python_calamine import CalamineWorkbook
@@ -186,3 +188,27 @@ def test_a_long_list_of_mixed_values_reads_back_cell_for_cell():
         assert row[2] == (None if n % 3 == 2 else moments[n % 3].to_pydatetime()), n
         assert row[4] == pytest.approx(n % 7 / 7), n
     assert n == rows - 1
+
+
+EDGE_TEXTS = ["GD00000001", "a&b", "<x>", "普通", "=SUM(A1)", "-3", "+1", "@x", " 前", "后 ", "两  空", "制\t表",
+              "换\n行", "回\r车", "\x01控制", "\ufffe", "全角　空格", "　", "零宽\u200b", "x" * 40_000]
+
+
+@given(st.lists(st.one_of(st.text(max_size=12), st.sampled_from(EDGE_TEXTS)), min_size=1, max_size=30, unique=True))
+@settings(max_examples=300, deadline=None)
+def test_texts_made_into_cells_in_one_go_are_the_cells_made_one_by_one(texts):
+    from pipeline.xlsx import _plain_text_cells, _text_body
+
+    made = _plain_text_cells(texts)
+    if made is not None:
+        assert made == [f"<c{_text_body(text)}".encode("utf-8") for text in texts]
+
+
+def test_a_column_of_plain_texts_is_made_in_one_go_and_any_other_one_by_one():
+    from pipeline.xlsx import _plain_text_cells
+
+    assert _plain_text_cells(["GD00000001", "a&b", "<x>", "普通", "中间 空格", "回\r车"]) is not None
+    for odd in ["=SUM(A1)", "-3", "+1", "@x", " 前", "后 ", "两  空", "制\t表", "换\n行", "\x01控制", "\ufffe", "　",
+                "", "x" * 40_000]:
+        assert _plain_text_cells(["GD00000001", odd]) is None, odd
+    assert _plain_text_cells(["GD00000001", 1]) is None
