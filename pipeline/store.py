@@ -7,6 +7,7 @@ replaced them. A file whose content was stored before is not read again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -141,8 +142,12 @@ def _rows_with(db: sqlite3.Connection, query: str, fixed: tuple, values) -> list
 def _json_column(values: pd.Series) -> list[object]:
     """A column's values as JSON takes them, the way _json_value gives them, built per column."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        dated = values == values.dt.normalize()
-        text = values.dt.strftime("%Y-%m-%d").where(dated, values.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        # Dates as dates, moments with their time: each written in its own form only.
+        dated = (values == values.dt.normalize()).to_numpy()
+        text = np.empty(len(values), dtype=object)
+        for chosen, form in ((dated, "%Y-%m-%d"), (~dated, "%Y-%m-%d %H:%M:%S")):
+            if chosen.any():
+                text[chosen] = values[chosen].dt.strftime(form).to_numpy(dtype=object)
         return [v if type(v) is str else None for v in text.tolist()]
     if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iuf":
         return values.to_numpy(dtype=object, na_value=None).tolist()      # Int64, Float64: NA is null
@@ -179,13 +184,14 @@ def _finalised(h: np.ndarray) -> np.ndarray:
 
 def _text_digests(texts: list[str]) -> np.ndarray:
     """A 64-bit digest (uint64) of each text's UTF-8 bytes."""
-    raw = [text.encode("utf-8") for text in texts]
+    raw = list(map(str.encode, texts))                    # UTF-8
     lengths = np.fromiter(map(len, raw), np.uint64, len(raw))
     digests = np.empty(len(raw), dtype=np.uint64)
     short = np.flatnonzero(lengths <= LONG_TEXT)
     if len(short):
         width = max(8, -(-int(lengths[short].max()) // 8) * 8)
-        words = np.array([raw[i] for i in short], dtype=f"S{width}").view("<u8").reshape(len(short), width // 8)
+        words = np.array(raw if len(short) == len(raw) else [raw[i] for i in short], dtype=f"S{width}")
+        words = words.view("<u8").reshape(len(short), width // 8)
         sizes = lengths[short]
         h = sizes * np.uint64(_WORD_PRIME)
         for column in range(width // 8):
@@ -206,8 +212,16 @@ def _column_digests(name: str, values: list[object]) -> np.ndarray:
 
 
 def _distinct_digests(name: str, distinct: list[object]) -> np.ndarray:
-    [named] = _text_digests([encode_basestring(name)])
-    return _finalised(_text_digests([_JSON_TEXT[type(v)](v) for v in distinct]) ^ named)
+    named = _name_digest(name)
+    texts = list(map(encode_basestring, distinct)) if set(map(type, distinct)) == {str} \
+        else [_JSON_TEXT[type(v)](v) for v in distinct]
+    return _finalised(_text_digests(texts) ^ named)
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_digest(name: str) -> np.uint64:
+    """The digest of a column's name (the same few names, column after column, file after file)."""
+    return _text_digests([encode_basestring(name)])[0]
 
 
 def _distinct_values(values: list[object]) -> tuple[np.ndarray, list[object]]:
@@ -221,6 +235,8 @@ def _distinct_values(values: list[object]) -> tuple[np.ndarray, list[object]]:
         _, first = np.unique(codes, return_index=True)
         return codes, [values[i] for i in first]
     codes, distinct = pd.factorize(cells, use_na_sentinel=False)
+    if types <= {str}:
+        return codes, distinct.tolist()
     return codes, [None if v is not None and not isinstance(v, str) and v != v else v   # null comes back as NaN
                    for v in distinct]
 
@@ -326,8 +342,8 @@ def _deflated_columns(kept: dict) -> bytes:
             form = {"values": column["values"], "codes32": [size, size + len(codes)]}
             body.append(codes)
             size += len(codes)
-        elif column and all(v is None or type(v) is str for v in column):
-            joined = TEXT_SEPARATOR.join(BLANK if v is None else v for v in column)
+        elif column and set(map(type, column)) <= _TEXT_OR_BLANK:
+            joined = TEXT_SEPARATOR.join(column if None not in column else [BLANK if v is None else v for v in column])
             # Kept joined only when no cell holds either mark itself.
             if joined.count(TEXT_SEPARATOR) == len(column) - 1 and joined.count(BLANK) == column.count(None):
                 data = joined.encode("utf-8")
@@ -337,6 +353,9 @@ def _deflated_columns(kept: dict) -> bytes:
         header[name] = form
     packed = PACKED + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + b"".join(body)
     return zlib.compress(packed, 1)
+
+
+_TEXT_OR_BLANK = {str, type(None)}
 
 
 # A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it
