@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from itertools import repeat
 import hashlib
 import json
 import math
@@ -542,14 +543,14 @@ class Store:
             replaced_keys = []
             loaded = {}
             for kind, frame in records.items():
-                kind_keys = [str(key) for key in keys[kind]]
+                kind_keys = list(map(str, keys[kind]))
                 text = encoded[kind] if encoded and kind in encoded else encode_records(frame)
                 digests = text.digests.tolist()
-                current = self._current_digests(programme, kind, [k for k in kind_keys if (kind, k) not in old_current])
-                payload = []
-                for key, digest, sheet, row in zip(kind_keys, digests, frame["_sheet"].tolist(),
-                                                   frame["_row"].astype("int64").tolist()):
-                    payload.append((file_id, programme, kind, key, sheet, row, digest))
+                current = self._current_digests(programme, kind, [k for k in kind_keys if (kind, k) not in old_current]
+                                                if old_current else kind_keys)
+                if not old_current and not current:         # a file of new records only (a first reading)
+                    added += len(kind_keys)
+                for key, digest in zip(kind_keys, digests) if old_current or current else ():
                     previous = old_current.pop((kind, key), None)
                     if previous is None:
                         previous = current.get(key)
@@ -568,7 +569,9 @@ class Store:
                 first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
                 db.executemany(
                     "INSERT INTO records (id, file_id, programme, kind, key, sheet, row, digest)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(first + n, *row) for n, row in enumerate(payload)])
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    zip(range(first, first + len(kind_keys)), repeat(file_id), repeat(programme), repeat(kind),
+                        kind_keys, frame["_sheet"].tolist(), frame["_row"].astype("int64").tolist(), digests))
                 db.execute("INSERT INTO file_columns (file_id, kind, first_id, columns) VALUES (?, ?, ?, ?)",
                            (file_id, kind, first, text.columns))
                 if keep_loaded:
