@@ -130,7 +130,8 @@ class RawSheet:
 class Column:
     """One column's cells as its distinct values and, for each row, which of them it holds: the
     checks and conversions look at each distinct value once (outlets, engineers, enums and dates
-    repeat thousands of times). Values are told apart by type as well: 1, 1.0 and True are three."""
+    repeat thousands of times). Values are told apart by type as well: 1, 1.0 and True are three.
+    A column of mostly distinct values keeps every cell as its own value (a value may then repeat)."""
 
     def __init__(self, codes: np.ndarray, values: list[object]):
         self.codes = codes
@@ -140,6 +141,10 @@ class Column:
     @classmethod
     def of(cls, cells) -> "Column":
         cells = list(cells)
+        sample = cells[:DISTINCT_SAMPLE]
+        if len(set(sample)) >= len(sample) * 0.9:
+            # Mostly distinct (ids, names, moments): finding the few repeats would cost more than it saves.
+            return cls(np.arange(len(cells)), cells)
         array = np.empty(len(cells), dtype=object)
         array[:] = cells
         codes, uniques = pd.factorize(array, use_na_sentinel=False)
@@ -176,6 +181,7 @@ class Column:
 
 
 _EQUAL_NUMBERS = {bool, int, float}
+DISTINCT_SAMPLE = 1_000      # cells looked at to tell a column of mostly distinct values
 
 
 @dataclass
