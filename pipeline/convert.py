@@ -207,3 +207,45 @@ CONVERTERS = {
     "text": to_text, "id": to_id, "date": to_date, "datetime": to_datetime,
     "int": to_int, "money": to_money, "enum": to_enum, "loose": to_loose,
 }
+
+
+# -- a column's cells at once ----------------------------------------------------------------------
+# A month's cards hold tens of thousands of distinct ids, names, phones and moments: converting them
+# one call at a time is most of the reading after the parsing. A batch converter takes a column's
+# filled cells and gives what its converter gives for each, worked out over the whole column at once;
+# or None when a cell is not of the kind it takes at once, or would fail (then each cell is converted
+# one by one, as before, and a bad one reported).
+_NOT_ID_AS_IS = re.compile(r"[^\S\n]|^(?:\d(?:\.\d+)?[eE]\+\d+|\d+\.0+)$", re.MULTILINE)
+
+
+def texts_normalised(cells: list[object]) -> list[str] | None:
+    """normalise_text of each cell, when every cell is a text: the texts are joined by line breaks
+    and normalised (NFKC, control characters) in one go — a line break is left as it is by both and
+    ends whatever came before it — then split again and stripped."""
+    if set(map(type, cells)) != {str}:
+        return None
+    joined = "\n".join(cells)
+    if joined.count("\n") != len(cells) - 1:         # a cell holds a line break itself
+        return None
+    parts = _CONTROL.sub("", unicodedata.normalize("NFKC", joined)).split("\n")
+    return list(map(str.strip, parts)) if len(parts) == len(cells) else None
+
+
+def ids_as_texts(cells: list[object]) -> list[str] | None:
+    """to_id of each cell, when every cell is a text that needs no more than normalising: none holds
+    white space inside or looks like 2.02E+09 or 2023001.0."""
+    texts = texts_normalised(cells)
+    if texts is None or _NOT_ID_AS_IS.search("\n".join(texts)):
+        return None
+    return texts
+
+
+def moments_to_the_minute(cells: list[object]) -> np.ndarray | None:
+    """to_datetime of each cell, when every cell is a real date-time: as datetime64, seconds dropped."""
+    if set(map(type, cells)) != {dt.datetime}:
+        return None
+    return pd.DatetimeIndex(cells).floor("min").to_numpy()
+
+
+BATCH_CONVERTERS = {"text": texts_normalised, "loose": texts_normalised, "id": ids_as_texts,
+                    "datetime": moments_to_the_minute}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipeline.convert import CONVERTERS, BadValue, display
+from pipeline.convert import BATCH_CONVERTERS, CONVERTERS, BadValue, display
 from pipeline.inbox import Column, FormSheet
 from pipeline.problems import Problem
 from schemas import Field, FormKind, all_kinds, allowed_values, dtype_of, schema_for
@@ -23,6 +23,19 @@ ORIGIN = ("_sheet", "_row")
 def _convert_column(f: Field, column: Column) -> tuple[pd.Series, dict[int, str]]:
     """The column converted to its field's type (each distinct cell converted once), and the
     positions that failed, with their problem codes."""
+    batch = BATCH_CONVERTERS.get(f.type)
+    if batch is not None and len(column.values):
+        blank = column.blank_values()
+        cells = np.empty(len(column.values), dtype=object)
+        cells[:] = column.values
+        made = batch(cells[~blank].tolist())
+        if made is not None and (f.blank_means is None or not isinstance(made, np.ndarray)):
+            if isinstance(made, np.ndarray):       # moments: a blank is NaT
+                converted = np.full(len(cells), np.datetime64("NaT"), dtype=made.dtype)
+            else:
+                converted = np.full(len(cells), f.blank_means, dtype=object)
+            converted[~blank] = made
+            return pd.Series(converted, dtype=dtype_of(f)).take(column.codes).reset_index(drop=True), {}
     convert = CONVERTERS[f.type]
     converted: list[object] = []
     codes: list[str | None] = []

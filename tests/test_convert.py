@@ -4,8 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipeline.convert import BadValue, to_date, to_datetime, to_id, to_money, to_text
+from pipeline.convert import (BadValue, ids_as_texts, moments_to_the_minute, texts_normalised, to_date, to_datetime,
+                              to_id, to_money, to_text)
 
 NOV_3 = dt.date(2026, 11, 3)
 
@@ -67,3 +70,52 @@ def test_blank_flags_of_a_column_are_is_blank_of_each_value():
     assert blank_flags(values).tolist() == [is_blank(v) for v in values]
     assert blank_flags([dt.datetime(2026, 11, 3), 1, True]).tolist() == [False, False, False]
     assert blank_flags([]).tolist() == []
+
+
+# A column's cells converted at once give what converting them one by one gives.
+ODD_TEXTS = [" 张三 ", "ＡＢＣ１２３", "李\x07四", "王\u3000五", "ﬁ", "e\u0301", "\u0301开头", "2023001.0", "2.02E+09",
+             "GD 001", "GD\t001", "\x0b竖\x0c", "\ufeff标记", "回\r车", "换\n行", "", "   ", "①", "㈱"]
+cells = st.lists(st.one_of(st.text(max_size=10), st.sampled_from(ODD_TEXTS)), min_size=1, max_size=25)
+
+
+def one_by_one(convert, values):
+    made = []
+    for value in values:
+        try:
+            made.append(convert(value))
+        except BadValue:
+            return None
+    return made
+
+
+@given(cells)
+@settings(max_examples=400, deadline=None)
+def test_texts_normalised_at_once_are_the_texts_normalised_one_by_one(values):
+    at_once = texts_normalised(values)
+    if at_once is not None:
+        assert at_once == [to_text(v) for v in values]
+
+
+@given(cells)
+@settings(max_examples=400, deadline=None)
+def test_ids_read_at_once_are_the_ids_read_one_by_one(values):
+    at_once = ids_as_texts(values)
+    if at_once is not None:
+        assert at_once == one_by_one(to_id, values)
+
+
+def test_only_cells_that_need_no_more_are_taken_at_once():
+    assert texts_normalised(["张三", " ＡＢＣ ", "李\x07四", "ﬁ"]) == ["张三", "ABC", "李四", "fi"]
+    assert texts_normalised(["换\n行", "张三"]) is None and texts_normalised(["张三", 1]) is None
+    assert ids_as_texts(["GD001", "ＧＤ００２"]) == ["GD001", "GD002"]
+    for odd in ("2023001.0", "2.02E+09", "GD 001", "GD\u3000001"):
+        assert ids_as_texts(["GD001", odd]) is None, odd
+
+
+@given(st.lists(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2099, 12, 31)), min_size=1,
+                max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_moments_taken_at_once_are_the_moments_taken_one_by_one(values):
+    at_once = moments_to_the_minute(values)
+    assert at_once.astype(object).tolist() == [to_datetime(v) for v in values]
+    assert moments_to_the_minute([*values, "2026-11-03 09:30"]) is None
