@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.convert import (BadValue, ids_as_texts, moments_to_the_minute, texts_normalised, to_date, to_datetime,
+from pipeline.convert import (BadValue, blank_flags, ids_as_texts, is_blank, moments_to_the_minute, texts_normalised, to_date, to_datetime,
                               to_id, to_money, to_text)
 
 NOV_3 = dt.date(2026, 11, 3)
@@ -119,3 +119,11 @@ def test_moments_taken_at_once_are_the_moments_taken_one_by_one(values):
     at_once = moments_to_the_minute(values)
     assert at_once.astype(object).tolist() == [to_datetime(v) for v in values]
     assert moments_to_the_minute([*values, "2026-11-03 09:30"]) is None
+
+
+@given(st.lists(st.one_of(st.text(alphabet=" \t\u3000\n\x1fa张", max_size=4), st.none(), st.just(float("nan")),
+                          st.floats(allow_nan=False), st.integers(), st.booleans(),
+                          st.datetimes(min_value=dt.datetime(1990, 1, 1))), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_blank_flags_agree_with_is_blank_on_any_mix_of_cells(values):
+    assert blank_flags(values).tolist() == [is_blank(v) for v in values]
