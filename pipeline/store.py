@@ -250,6 +250,9 @@ def _column_parts(column: pd.Series) -> tuple[np.ndarray, list[object]]:
     fast = (isinstance(dtype, np.dtype) and dtype.kind in "Mbiuf") or pd.api.types.is_datetime64_any_dtype(dtype) \
         or (isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iuf")
     if not fast:
+        if dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
+            codes, distinct = pd.factorize(column.to_numpy(), use_na_sentinel=False)     # texts only: as they are
+            return codes, distinct.tolist()
         return _distinct_values(_json_column(column))
     keys = column.to_numpy().view(np.int64) if isinstance(dtype, np.dtype) and dtype.kind == "f" else column
     codes, _ = pd.factorize(keys, use_na_sentinel=True)
@@ -309,7 +312,7 @@ def _kept(codes: np.ndarray, distinct: list[object]) -> list[object] | dict:
     that repeat, else row by row (numbers loaded from a list keep their type)."""
     if len(distinct) * REPEATED_SHARE > len(codes) or not all(v is None or type(v) is str for v in distinct):
         return _by_codes(distinct, codes).tolist()
-    return {"values": distinct, "codes": codes.tolist()}
+    return {"values": distinct, "codes": np.asarray(codes, dtype=np.int32)}
 
 
 def _by_codes(distinct: list[object], codes) -> np.ndarray:
