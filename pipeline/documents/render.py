@@ -257,9 +257,10 @@ WARM_UP = ('<!DOCTYPE html><html lang="zh-CN"><head><link rel="stylesheet" href=
 
 
 def _warm_up() -> None:
-    """Render a few lines once in the renderer's own process, before it forks any worker: each worker
-    then finds the fonts looked up, loaded and shaped already, instead of doing it for its document."""
-    _document(WARM_UP).write_pdf()
+    """Lay out a few lines once in the renderer's own process, before it forks any worker: each worker
+    then finds the fonts looked up, loaded and shaped already, instead of doing it for its document.
+    Only laid out: writing a PDF of them would cost more than it saves the workers."""
+    _document(WARM_UP).render()
 
 
 def _worker(connection, parent: int, job) -> None:
