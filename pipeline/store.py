@@ -192,18 +192,74 @@ def _text_digests(texts: list[str]) -> np.ndarray:
     if len(short):
         width = max(8, -(-int(lengths[short].max()) // 8) * 8)
         words = np.array(raw if len(short) == len(raw) else [raw[i] for i in short], dtype=f"S{width}")
-        words = words.view("<u8").reshape(len(short), width // 8)
-        sizes = lengths[short]
-        h = sizes * np.uint64(_WORD_PRIME)
-        for column in range(width // 8):
-            mixed = (h ^ words[:, column]) * np.uint64(_WORD_PRIME)
-            mixed ^= mixed >> np.uint64(29)
-            # Only a text's own words count, not the padding up to the longest text hashed with it.
-            h = mixed if column == 0 else np.where(sizes > np.uint64(8 * column), mixed, h)
-        digests[short] = _finalised(h)
+        digests[short] = _word_digests(words.view("<u8").reshape(len(short), width // 8), lengths[short])
     for i in np.flatnonzero(lengths > LONG_TEXT):
         digests[i] = int.from_bytes(hashlib.blake2b(raw[i], digest_size=8).digest(), "little")
     return digests
+
+
+def _word_digests(words: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The digest of each short text given as its bytes in little-endian 64-bit words, zero-padded
+    (one row each), and its length in bytes."""
+    h = sizes * np.uint64(_WORD_PRIME)
+    for column in range(words.shape[1]):
+        mixed = (h ^ words[:, column]) * np.uint64(_WORD_PRIME)
+        mixed ^= mixed >> np.uint64(29)
+        # Only a text's own words count, not the padding up to the longest text hashed with it.
+        h = mixed if column == 0 else np.where(sizes > np.uint64(8 * column), mixed, h)
+    return _finalised(h)
+
+
+_NULL_WORD = int.from_bytes(b"null", "little")
+
+
+def _moment_digests(name: str, values: np.ndarray) -> np.ndarray | None:
+    """The value digest of each cell of a date or date-time column (datetime64), the same as those of
+    its JSON texts ("2026-11-03", "2026-11-03 09:30:00", null for NaT), their bytes put together from
+    the numbers in NumPy rather than written one by one; None for a year outside 1900–9999 (the texts
+    are written then)."""
+    unit, count = np.datetime_data(values.dtype)
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
+    if per_second is None or count != 1:
+        return None
+    missing = np.isnat(values)
+    seconds = np.where(missing, 946684800 * per_second, values.view(np.int64)) // per_second   # NaT: 2000
+    if len(seconds) and not (-2208988800 <= seconds.min() and seconds.max() < 253402300800):    # 1900–9999
+        return None
+    days, in_day = np.divmod(seconds, 86400)
+    year, month, day = _civil(days)
+    text = np.zeros((len(values), 24), dtype=np.uint8)          # "YYYY-MM-DD HH:MM:SS", quoted
+    text[:, [0, 20]] = ord('"')
+    text[:, [5, 8]] = ord("-")
+    text[:, 11] = ord(" ")
+    text[:, [14, 17]] = ord(":")
+    for start, number, digits in ((1, year, 4), (6, month, 2), (9, day, 2), (12, in_day // 3600, 2),
+                                  (15, in_day // 60 % 60, 2), (18, in_day % 60, 2)):
+        for place in range(digits):
+            text[:, start + place] = number // 10 ** (digits - 1 - place) % 10 + ord("0")
+    dated = ~missing & (in_day == 0) & (values.view(np.int64) % per_second == 0)
+    text[dated, 11:] = 0                                          # "YYYY-MM-DD"
+    text[dated, 11] = ord('"')
+    sizes = np.where(dated, 12, 21).astype(np.uint64)
+    words = text.view("<u8")
+    words[missing] = 0
+    words[missing, 0] = _NULL_WORD
+    sizes[missing] = 4
+    return _finalised(_word_digests(words, sizes) ^ _name_digest(name))
+
+
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of each count of days since 1970-01-01 (the proleptic Gregorian calendar,
+    as H. Hinnant's days_from_civil inverted)."""
+    z = days + 719468
+    era = z // 146097
+    of_era = z - era * 146097
+    year_of_era = (of_era - of_era // 1460 + of_era // 36524 - of_era // 146096) // 365
+    of_year = of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted = (5 * of_year + 2) // 153
+    day = of_year - (153 * shifted + 2) // 5 + 1
+    month = np.where(shifted < 10, shifted + 3, shifted - 9)
+    return year_of_era + era * 400 + (month <= 2), month, day
 
 
 def _column_digests(name: str, values: list[object]) -> np.ndarray:
@@ -295,10 +351,14 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
     folded = np.full(len(frame), _FOLD_START, dtype=np.uint64)
     for name in sorted(c for c in frame.columns if not str(c).startswith("_")):
         column = frame[name]
-        codes, distinct = _column_parts(column)
-        np.bitwise_xor(folded, _distinct_digests(name, distinct)[codes], out=folded)
+        moments = isinstance(column.dtype, np.dtype) and column.dtype.kind == "M"
+        digests = _moment_digests(name, column.to_numpy()) if moments else None
+        if digests is None:
+            codes, distinct = _column_parts(column)
+            digests = _distinct_digests(name, distinct)[codes]
+        np.bitwise_xor(folded, digests, out=folded)
         np.multiply(folded, np.uint64(_FOLD_PRIME), out=folded)
-        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "M":
+        if moments:
             # Dates and moments are kept as numbers, and loaded as dates again without being read as text.
             unit = np.datetime_data(column.dtype)[0]
             kept[name] = {"moments": column.to_numpy().view(np.int64), "unit": unit}

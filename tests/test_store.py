@@ -11,6 +11,8 @@ import time
 import zlib
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
@@ -295,3 +297,23 @@ def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was()
     # A copy kept before packing (deflated JSON) still loads.
     old = zlib.compress(json.dumps({"文字": ["甲", None], "重复": {"values": ["x"], "codes": [0, 0]}}).encode())
     assert {name: list(values) for name, values in _columns_of(old).items()} == {"文字": ["甲", None], "重复": ["x", "x"]}
+
+
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1)),
+                          st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 1, 1)).map(lambda d: dt.datetime(d.year, d.month, d.day))),
+                min_size=1, max_size=30),
+       st.sampled_from(["ns", "us"]))
+@settings(max_examples=300, deadline=None)
+def test_moments_are_digested_from_their_numbers_as_from_their_json_texts(moments, unit):
+    from pipeline.store import _column_parts, _distinct_digests, _moment_digests
+
+    column = pd.Series(pd.to_datetime(moments)).astype(f"datetime64[{unit}]")
+    codes, distinct = _column_parts(column)
+    assert _moment_digests("完工时间", column.to_numpy()).tolist() == _distinct_digests("完工时间", distinct)[codes].tolist()
+
+
+def test_moments_out_of_the_years_written_plainly_are_digested_from_their_texts():
+    from pipeline.store import _moment_digests
+
+    column = pd.Series(pd.to_datetime(["1850-01-01 09:30", "2026-11-03 00:00"])).to_numpy()
+    assert _moment_digests("完工时间", column) is None
