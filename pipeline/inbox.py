@@ -141,9 +141,10 @@ class Column:
     @classmethod
     def of(cls, cells) -> "Column":
         cells = list(cells)
-        sample = cells[:DISTINCT_SAMPLE]
-        if len(set(sample)) >= len(sample) * 0.9:
-            # Mostly distinct (ids, names, moments): finding the few repeats would cost more than it saves.
+        filled = [cell for cell in cells[:DISTINCT_SAMPLE] if cell is not None and cell != ""]
+        if filled and len(set(filled)) >= len(filled) * 0.9:
+            # Mostly distinct (ids, names, moments, blanks aside): finding the few repeats would cost
+            # more than it saves.
             return cls(np.arange(len(cells)), cells)
         array = np.empty(len(cells), dtype=object)
         array[:] = cells
