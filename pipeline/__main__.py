@@ -274,7 +274,8 @@ def changed_records(run) -> list[str]:
     """The keys (工单号, 工号 …) of the records this run replaced with different content."""
     import json
 
-    return [" ".join(json.loads(key)) for f in run.files for _, key in f.change.replaced_keys]
+    keys = [key for f in run.files for _, key in f.change.replaced_keys]    # JSON lists: read in one go
+    return [" ".join(key) for key in json.loads("[" + ",".join(keys) + "]")]
 
 
 def templates(args: argparse.Namespace) -> int:

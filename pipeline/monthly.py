@@ -170,7 +170,9 @@ def name_key(records: dict[str, pd.DataFrame], names: dict[str, str], programme:
 
 def changed_cards(store: Store, programme: Programme) -> frozenset[str]:
     """工单号 of the service cards whose current version replaced one with different content."""
-    return frozenset(json.loads(key)[0] for key in store.changed_keys(programme.id, "service_cards"))
+    keys = store.changed_keys(programme.id, "service_cards")
+    # Each key is a JSON list: all of them read in one go (an outlet's workbook replaced brings thousands).
+    return frozenset(key[0] for key in json.loads("[" + ",".join(keys) + "]"))
 
 
 def programme_records(store: Store, programme: Programme, files: list[FileResult]
