@@ -42,6 +42,14 @@ def is_blank(value: object) -> bool:
 
 
 _NEVER_BLANK = {int, bool, dt.datetime, dt.date, dt.time, dt.timedelta}
+DISTINCT_SAMPLE = 1_000      # cells looked at to tell a column of mostly distinct values
+
+
+def mostly_distinct(values: list[object]) -> bool:
+    """Whether the filled cells (blanks aside) among a column's first DISTINCT_SAMPLE are nearly all
+    different, as ids, names and moments are: finding the few repeats would cost more than it saves."""
+    filled = [value for value in values[:DISTINCT_SAMPLE] if value is not None and (type(value) is not str or value)]
+    return bool(filled) and len(set(filled)) >= len(filled) * 0.9
 
 
 def blank_flags(values: list[object]) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
-from pipeline.convert import blank_flags
+from pipeline.convert import blank_flags, mostly_distinct
 from pipeline.problems import column_letter
 from pipeline.xlsx import ILLEGAL_XML
 from schemas import FormKind
@@ -141,10 +141,7 @@ class Column:
     @classmethod
     def of(cls, cells) -> "Column":
         cells = list(cells)
-        filled = [cell for cell in cells[:DISTINCT_SAMPLE] if cell is not None and cell != ""]
-        if filled and len(set(filled)) >= len(filled) * 0.9:
-            # Mostly distinct (ids, names, moments, blanks aside): finding the few repeats would cost
-            # more than it saves.
+        if mostly_distinct(cells):
             return cls(np.arange(len(cells)), cells)
         array = np.empty(len(cells), dtype=object)
         array[:] = cells
@@ -182,7 +179,6 @@ class Column:
 
 
 _EQUAL_NUMBERS = {bool, int, float}
-DISTINCT_SAMPLE = 1_000      # cells looked at to tell a column of mostly distinct values
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import failpoints
+from pipeline.convert import mostly_distinct
 from pipeline.problems import Problem
 
 SCHEMA_VERSION = 6
@@ -308,8 +309,7 @@ def _column_parts(column: pd.Series) -> tuple[np.ndarray, list[object]]:
     if not fast:
         if dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
             texts = column.tolist()
-            sample = texts[:DISTINCT_SAMPLE]
-            if len(set(sample)) >= len(sample) * 0.9:     # mostly distinct (ids, names): each row its own value
+            if mostly_distinct(texts):                    # ids, names: each row its own value
                 return np.arange(len(texts)), texts
             codes, distinct = pd.factorize(column.to_numpy(), use_na_sentinel=False)     # texts only: as they are
             return codes, distinct.tolist()
@@ -424,9 +424,6 @@ def _deflated_columns(kept: dict) -> bytes:
 
 
 _TEXT_OR_BLANK = {str, type(None)}
-
-
-DISTINCT_SAMPLE = 1_000     # values looked at to tell a column of mostly distinct texts
 
 
 # A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it

@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 
+from pipeline.convert import mostly_distinct
 from pipeline.outputs import ZIP_TIME
 from pipeline.problems import column_letter
 from pipeline.processes import frozen_heap
@@ -198,8 +199,7 @@ def _unnumbered_cells(series: pd.Series, share: bool) -> list[bytes]:
         if len(set(map(type, values)) & _EQUAL_NUMBERS) > 1:
             # 1, 1.0 and True are one key to a hash table: cell by cell.
             return [cell.encode("utf-8") for cell in _column_cells(series, "", share, numbered=False)]
-        sample = values[:SAMPLE_ROWS]
-        if len(set(sample)) == len(sample) and (plain := _plain_text_cells(values)) is not None:
+        if mostly_distinct(values) and (plain := _plain_text_cells(values)) is not None:
             return plain
     codes, distinct = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series(distinct, dtype=series.dtype)
