@@ -67,12 +67,13 @@ def _text_xml(text: str, escaped: str) -> str:
     marked xml:space="preserve" only when white space at its ends or runs of it would otherwise be
     let go (a long list's texts rarely have any: the mark is most of a short cell's bytes)."""
     space = _PRESERVE if text != text.strip() or "  " in text or "\n" in text or "\t" in text else ">"
-    return (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + space + escaped + "</t></is></c>"
+    return (_QUOTED_TEXT if text.startswith(FORMULA_STARTS) else _PLAIN_TEXT) + space + escaped + _TEXT_END
 
 
 _PLAIN_TEXT = ' t="inlineStr"><is><t'
 _QUOTED_TEXT = f' t="inlineStr" s="{QUOTED}"><is><t'
 _PRESERVE = ' xml:space="preserve">'
+_TEXT_END = "</t></is></c>"
 
 
 def _text_bodies(texts: list[str]) -> dict[str, str]:
@@ -230,7 +231,6 @@ def _unnumbered_cells(series: pd.Series, share: bool) -> list[bytes]:
 _NOT_PLAIN_CHARACTER = re.compile(r"[\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NOT_PLAIN_JOIN = re.compile(r"\n(?:[\s=+\-@]|(?<=\s\n))")
 _PLAIN_CELL = f"<c{_PLAIN_TEXT}>"
-_PLAIN_CELL_END = "</t></is></c>"
 
 
 def _plain_text_cells(texts: list[object]) -> list[bytes] | None:
@@ -245,8 +245,8 @@ def _plain_text_cells(texts: list[object]) -> list[bytes] | None:
             or joined.startswith(FORMULA_STARTS) or _NOT_PLAIN_CHARACTER.search(joined) \
             or _NOT_PLAIN_JOIN.search(joined) or (len(joined) > CELL_LIMIT and max(map(len, texts)) > CELL_LIMIT):
         return None
-    between = f"{_PLAIN_CELL_END}\n{_PLAIN_CELL}"
-    return f"{_PLAIN_CELL}{between.join(escape(joined).split(chr(10)))}{_PLAIN_CELL_END}".encode("utf-8").split(b"\n")
+    between = f"{_TEXT_END}\n{_PLAIN_CELL}"
+    return f"{_PLAIN_CELL}{between.join(escape(joined).split(chr(10)))}{_TEXT_END}".encode("utf-8").split(b"\n")
 
 
 _CELL_MEMO: dict[tuple[str, bool], tuple[pd.Index, np.ndarray]] = {}    # per process
