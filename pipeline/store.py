@@ -356,7 +356,8 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
     for name in sorted(c for c in frame.columns if not str(c).startswith("_")):
         column = frame[name]
         moments = isinstance(column.dtype, np.dtype) and column.dtype.kind == "M"
-        digests = _moment_digests(name, column.to_numpy()) if moments else None
+        values = column.to_numpy() if moments else None
+        digests = _moment_digests(name, values) if moments else None
         if digests is None:
             codes, distinct = _column_parts(column)
             digests = _distinct_digests(name, distinct)[codes]
@@ -364,8 +365,7 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
         np.multiply(folded, np.uint64(_FOLD_PRIME), out=folded)
         if moments:
             # Dates and moments are kept as numbers, and loaded as dates again without being read as text.
-            unit = np.datetime_data(column.dtype)[0]
-            kept[name] = {"moments": column.to_numpy().view(np.int64), "unit": unit}
+            kept[name] = {"moments": values.view(np.int64), "unit": np.datetime_data(values.dtype)[0]}
         else:
             kept[name] = _kept(codes, distinct)
     return Encoded(folded.view(np.int64), _deflated_columns(kept))
