@@ -14,12 +14,12 @@ import json
 import math
 from json.encoder import encode_basestring
 import sqlite3
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from isal import isal_zlib
 
 from pipeline import failpoints
 from pipeline.convert import mostly_distinct
@@ -391,12 +391,13 @@ def _by_codes(distinct: list[object], codes) -> np.ndarray:
 # (validation removes control characters), and codes as 32-bit integers: loading them is a split and
 # a copy, where JSON would read them character by character. Other values stay in the header as JSON.
 PACKED = b"\x00columns 2\n"
+DEFLATE_LEVEL = 2           # ISA-L's levels run 0-3: 2 is four times as fast as zlib's 1, as small
 TEXT_SEPARATOR, BLANK = "\x1f", "\x1e"
 
 
 def _deflated_columns(kept: dict) -> bytes:
-    """A column-wise copy as the store keeps it, packed and deflated quickly (a 10,000-card file's
-    columns take 0.5 MB)."""
+    """A column-wise copy as the store keeps it, packed and deflated quickly by ISA-L (zlib's format;
+    a 10,000-card file's columns take 0.6 MB)."""
     header, body, size = {}, [], 0
     for name, column in kept.items():
         form: object = column
@@ -420,7 +421,7 @@ def _deflated_columns(kept: dict) -> bytes:
                 size += len(data)
         header[name] = form
     packed = PACKED + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + b"".join(body)
-    return zlib.compress(packed, 1)
+    return isal_zlib.compress(packed, DEFLATE_LEVEL)
 
 
 _TEXT_OR_BLANK = {str, type(None)}
@@ -442,7 +443,7 @@ def _repeated(values: list[object]) -> list[object] | dict:
 def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
     """A file's column-wise copy as stored (packed and deflated; deflated JSON, or JSON text before
     version 6), each column as its values."""
-    data = zlib.decompress(kept) if isinstance(kept, bytes) else kept
+    data = isal_zlib.decompress(kept) if isinstance(kept, bytes) else kept
     if not (isinstance(data, bytes) and data.startswith(PACKED)):
         return {name: _unrepeated(column) for name, column in json.loads(data).items()}
     end = data.index(b"\n", len(PACKED))

@@ -79,14 +79,18 @@ def test_a_sheet_longer_than_one_chunk_keeps_every_row_in_place(tmp_path):
     assert back["数"].tolist() == list(range(rows))
 
 
-def test_crc32_combine_agrees_with_zlib():
+def test_a_part_joined_from_stretches_deflated_apart_inflates_to_their_bytes_with_their_crc():
     import os
     import zlib
 
-    from pipeline.xlsx import crc32_combine
+    from pipeline.xlsx import _deflated, _joined
 
-    for first, second in [(b"", b"x"), (b"abc", b""), (os.urandom(999), os.urandom(70_001))]:
-        assert crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second)) == zlib.crc32(first + second)
+    pieces = [os.urandom(999), b"", ("文字，" * 30_000).encode(), b"<row/>" * 7]
+    part = _joined("x.xml", [_deflated([piece], last=n == len(pieces) - 1) for n, piece in enumerate(pieces)])
+    whole = b"".join(pieces)
+    assert part.crc == zlib.crc32(whole) and part.size == len(whole)
+    inflater = zlib.decompressobj(-15)
+    assert inflater.decompress(part.packed) == whole and inflater.eof
 
 
 def test_a_big_workbook_deflated_in_two_processes_is_the_same_bytes_and_reads_back():
