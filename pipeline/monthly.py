@@ -278,7 +278,10 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
                   now: dt.datetime, progress: bool = False, renderer: Renderer | None = None) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its monthly documents (with a renderer, its
     annotated copies and PDF start being made at once, beside what follows)."""
-    files = ingest_programme(store, inbox / programme.id, programme, now, progress)
+    # New files mean new documents: the renderer starts (importing WeasyPrint) on the core the first
+    # reader leaves free once no file is left for it.
+    files = ingest_programme(store, inbox / programme.id, programme, now, progress,
+                             idle=renderer.start if renderer is not None else None)
     result = ProgrammeRun(programme, files)
     result.inputs = inputs_fingerprint(store, programme, period, files, out)
     reused = reusable_outputs(store, programme, "monthly", period, result.inputs)

@@ -141,8 +141,9 @@ class Renderer:
 
     def start(self) -> None:
         """Start the renderer's process (it imports WeasyPrint, then waits for jobs), if not yet done.
-        A run starts it once its first programme's new files are read: importing beside the readers
-        would only take a core from them."""
+        A run starts it once a reader of its first new files has nothing left to read (or, with no new
+        files, when a programme's documents are to be made): importing beside busy readers would
+        only take a core from them."""
         if self.process is not None or self.workers < 2:
             return
         jobs_out, jobs_in = multiprocessing.Pipe(duplex=False)
