@@ -468,7 +468,7 @@ def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
 
 def _loaded(first_id: int, kept: bytes | str) -> pd.DataFrame:
     """A file's records of one kind from their column-wise copy, each with its record id (_id)."""
-    frame = pd.DataFrame(_columns_of(kept))
+    frame = pd.DataFrame(_columns_of(kept), copy=False)      # the columns are made here and nowhere else held
     frame.insert(0, "_id", range(first_id, first_id + len(frame)))
     return frame
 
