@@ -16,7 +16,7 @@ YEAR   ?=
 TERM_ARG := $(if $(filter command line,$(origin TERM)),$(TERM))
 DATE   ?=
 
-.PHONY: help monthly evaluation templates sample bench clean test daily certificates system docs rebuild-store
+.PHONY: help monthly evaluation templates sample bench clean test daily certificates system docs rebuild-store bytecode
 
 help: ## 列出所有命令（本页）
 	@echo "用法: make <命令> [参数]"
@@ -33,19 +33,24 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
-monthly: system $(STAMP) ## 生成月度通报与统计表: make monthly [PERIOD=2026-11]（默认上个月）
+# The program's own modules compiled ahead (only those changed since): Python does not write them itself
+# where PYTHONDONTWRITEBYTECODE is set, and would compile them again on every run.
+bytecode: $(STAMP)
+	@$(PYTHON) -m compileall -q pipeline schemas >/dev/null
+
+monthly: system $(STAMP) bytecode ## 生成月度通报与统计表: make monthly [PERIOD=2026-11]（默认上个月）
 	@$(RUN) monthly $(if $(PERIOD),--period $(PERIOD)); $(ACCEPT_REJECTED)
 
-evaluation: system $(STAMP) ## 学期/年度考核评优: make evaluation YEAR=2026 或 TERM=2026秋
+evaluation: system $(STAMP) bytecode ## 学期/年度考核评优: make evaluation YEAR=2026 或 TERM=2026秋
 	@$(RUN) evaluation $(if $(YEAR),--year $(YEAR)) $(if $(TERM_ARG),--term $(TERM_ARG)); $(ACCEPT_REJECTED)
 
-templates: system $(STAMP) ## 生成空白填报模板到 data/out/templates/
+templates: system $(STAMP) bytecode ## 生成空白填报模板到 data/out/templates/
 	@$(RUN) templates
 
-daily: system $(STAMP) ## 售后服务网点每日对账单: make daily DATE=2026-11-03
+daily: system $(STAMP) bytecode ## 售后服务网点每日对账单: make daily DATE=2026-11-03
 	@$(RUN) daily $(if $(DATE),--date $(DATE)); $(ACCEPT_REJECTED)
 
-certificates: system $(STAMP) ## 新聘信息员聘任证书: make certificates PERIOD=2026-11
+certificates: system $(STAMP) bytecode ## 新聘信息员聘任证书: make certificates PERIOD=2026-11
 	@$(RUN) certificates $(if $(PERIOD),--period $(PERIOD))
 
 sample: system $(STAMP) ## 重新生成示例收件箱 data/inbox/（固定随机种子）
@@ -55,10 +60,10 @@ docs: system $(STAMP) ## 重新生成 docs/ 里各种文件第1页的示例图�
 	@sh scripts/ensure-system.sh poppler-utils
 	@$(PYTHON) -m pipeline.sample_documents docs
 
-rebuild-store: system $(STAMP) ## 用数据库里存档的收件箱文件重建数据库（旧库保留为 .before-rebuild）
+rebuild-store: system $(STAMP) bytecode ## 用数据库里存档的收件箱文件重建数据库（旧库保留为 .before-rebuild）
 	@$(RUN) rebuild-store
 
-bench: system $(STAMP) ## 性能基准（结果写入 data/out/bench/）
+bench: system $(STAMP) bytecode ## 性能基准（结果写入 data/out/bench/）
 	@$(RUN) bench
 
 test: system $(STAMP) ## 运行全部测试
