@@ -14,8 +14,6 @@ import re
 import zipfile
 from xml.sax.saxutils import escape, unescape
 
-from openpyxl.utils import column_index_from_string as column_index
-
 from pipeline.outputs import ZIP_TIME
 
 FILL_RGB = "00FF8080"          # what openpyxl writes for PatternFill("solid", fgColor="FF8080")
@@ -198,7 +196,15 @@ def finish_styles(styles: bytes, marked: Marked) -> bytes:
 
 def _position(cell: str) -> tuple[int, int]:
     letters, row = _CELL_REF.fullmatch(cell).groups()
-    return int(row), column_index(letters)
+    return int(row), _column_number(letters)
+
+
+def _column_number(letters: str) -> int:
+    """A column's number from its letters: A is 1, Z 26, AA 27, XFD 16,384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
 
 
 def _cells_marked(xml: bytes, cells: list[str], marked: Marked) -> bytes:

@@ -13,16 +13,19 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
 from pipeline.convert import blank_flags, mostly_distinct
 from pipeline.problems import column_letter
 from pipeline.xlsx import ILLEGAL_XML
 from schemas import FormKind
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
 SKIPPED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -294,6 +297,8 @@ def read_sheets(path: Path) -> list[RawSheet]:
 def editable_copy(path: Path) -> Workbook:
     """An openpyxl workbook of the clerk's file to annotate: the file itself for .xlsx/.xlsm, else its
     cells rebuilt as .xlsx. Read from bytes: the inbox file is never opened for writing."""
+    from openpyxl import Workbook, load_workbook     # here: a run imports openpyxl only to make copies
+
     data = path.read_bytes()
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         try:

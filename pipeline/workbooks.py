@@ -4,21 +4,23 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from pipeline.annotate import annotated_package
 from pipeline.inbox import check_package, editable_copy
 from pipeline.outputs import stable_zip, write_atomically
 from pipeline.xlsx import column_width, workbook_bytes
 
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+# openpyxl is imported where a workbook is edited (annotated copies, blank forms), not by every run
+# that imports this module: a monthly run writes its own workbooks with pipeline.xlsx.
+
 FIXED_TIME = dt.datetime(2000, 1, 1)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-PROBLEM_FILL = PatternFill("solid", fgColor="FF8080")
+HEADER_RGB, PROBLEM_RGB = "DDEBF7", "FF8080"
 
 
 def saved_bytes(book: Workbook) -> bytes:
@@ -49,9 +51,12 @@ def problem_notes(problems: list, sheets: list[str] | None = None) -> dict[tuple
 
 def annotated_bytes(book: Workbook, problems: list) -> bytes:
     """The clerk's workbook with each bad cell filled red and the message as the cell's comment."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
     for (sheet, cell), messages in problem_notes(problems, book.sheetnames).items():
         target = book[sheet][cell]
-        target.fill = PROBLEM_FILL
+        target.fill = PatternFill("solid", fgColor=PROBLEM_RGB)
         comment = Comment("\n".join(messages), "校验")
         comment.width, comment.height = 320, 40 + 40 * len(messages)
         target.comment = comment
@@ -74,6 +79,10 @@ def annotated_copy(path: Path, problems: list) -> bytes:
 def blank_form_bytes(kind, values_of) -> bytes:
     """A blank template of a form kind: canonical headers, frozen, a help comment on each header,
     a drop-down for every enum (values_of(field) gives its values), date formats and widths set."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
@@ -87,7 +96,7 @@ def blank_form_bytes(kind, values_of) -> bytes:
         letter = get_column_letter(index)
         cell = sheet.cell(1, index, field.header)
         cell.font = Font(bold=True, color="C00000" if field.required else "000000")
-        cell.fill = HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_RGB)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         help_lines = [("必填" if field.required else "选填") + ("（列必须保留）" if field.lenient else "")]
         if field.synonyms:
