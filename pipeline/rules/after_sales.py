@@ -2,6 +2,8 @@
 outlet and engineer figures, the engineer anomaly, daily reconciliation. Vectorised: no loop over cards."""
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from numpy.dtypes import StringDType
 import pandas as pd
@@ -234,10 +236,10 @@ def problem_text(flags: pd.DataFrame) -> pd.Series:
         return pd.Series("", index=flags.index, dtype=object)
     # Each card's set of codes as one number; the text is made once per distinct set.
     sets = sum((flags[code].to_numpy(dtype=np.int64) << n) for n, code in enumerate(flags.columns))
-    distinct, where = np.unique(sets, return_inverse=True)
+    where, distinct = pd.factorize(sets)
     texts = np.array([SEPARATOR.join(code for n, code in enumerate(flags.columns) if s >> n & 1) for s in distinct],
                      dtype=object)
-    return pd.Series(texts[where.reshape(-1)], index=flags.index, dtype=object)
+    return pd.Series(texts[where], index=flags.index, dtype=object)
 
 
 # -- shares ----------------------------------------------------------------------------------------
@@ -432,21 +434,23 @@ def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
-def problem_cards(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
-    """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题."""
-    text = problem_text(flags)
+def problem_cards(cards: pd.DataFrame, flags: pd.DataFrame, text: pd.Series | None = None) -> pd.DataFrame:
+    """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题.
+    `text`: problem_text(flags), when already made."""
+    text = problem_text(flags) if text is None else text
     chosen = cards[text != ""]
     listed = pd.DataFrame({"网点": chosen["网点"], "服务工程师": chosen["服务工程师"], "工单号": chosen["工单号"],
                          "完工时间": chosen["完工时间"], "问题": text[text != ""]})
     return sorted_rows(listed, ["网点", "服务工程师", "完工时间", "工单号"])
 
 
-def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame, text: pd.Series | None = None) -> pd.DataFrame:
     """Sheet 工单: every card with its codes (问题, empty when none), and what a clerk needs to find it —
-    the phone masked and the address cut to its district, never the customer's name."""
+    the phone masked and the address cut to its district, never the customer's name. `text`:
+    problem_text(flags), when already made."""
     listed = pd.DataFrame({
         "工单号": cards["工单号"], "网点": cards["网点"], "服务工程师": cards["服务工程师"],
-        "问题": problem_text(flags), "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
+        "问题": problem_text(flags) if text is None else text, "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
         "到达时间": cards["到达时间"], "完工时间": cards["完工时间"], "回访时间": cards["回访时间"],
         "回访结果": cards["回访结果"], "用户评价": cards["用户评价"], "实收金额": cards["实收金额"],
         "应收金额": fee_due(cards), "交回时间": cards["交回时间"], "上报时间": cards["上报时间"],
@@ -467,13 +471,15 @@ def checked(cards: pd.DataFrame, period: Period, rules: dict) -> tuple[pd.DataFr
     return chosen, card_problems(chosen, rules)
 
 
-def updated_cards(cards: pd.DataFrame, flags: pd.DataFrame, changed: frozenset[str] | set[str]) -> pd.DataFrame:
+def updated_cards(cards: pd.DataFrame, flags: pd.DataFrame, changed: frozenset[str] | set[str],
+                  text: pd.Series | None = None) -> pd.DataFrame:
     """The period's cards that replaced an earlier version with different content (a clerk completing
-    the callback later): 工单号, 网点, 服务工程师, 完工时间, 问题 as they stand now."""
+    the callback later): 工单号, 网点, 服务工程师, 完工时间, 问题 as they stand now. `text`:
+    problem_text(flags), when already made."""
     chosen = cards["工单号"].isin(list(changed))
     return pd.DataFrame({"工单号": cards.loc[chosen, "工单号"], "网点": cards.loc[chosen, "网点"],
                          "服务工程师": cards.loc[chosen, "服务工程师"], "完工时间": cards.loc[chosen, "完工时间"],
-                         "问题": problem_text(flags)[chosen]},
+                         "问题": (problem_text(flags) if text is None else text)[chosen]},
                         columns=["工单号", "网点", "服务工程师", "完工时间", "问题"]).reset_index(drop=True)
 
 
@@ -485,16 +491,21 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     outlets = grouped_kpis(cards, flags, ["网点"], rules, counts)
     engineers = engineer_table(cards, flags, rules, counts)
     officers = officers_of(records, rules)
+
+    @cache
+    def codes_text() -> pd.Series:         # each card's codes, made once for the three lists that show them
+        return problem_text(flags)
+
     tables = Tables({
         # The tables only the workbook shows (the long lists among them): worked out while the
         # bulletin is rendered.
-        "工单": Later(lambda: card_sheet(cards, flags)),
+        "工单": Later(lambda: card_sheet(cards, flags, codes_text())),
         "网点": outlets,
         "工程师": engineers,
         "对账": Later(lambda: daily_reconciliation(cards, flags)),
-        "问题工单": Later(lambda: problem_cards(cards, flags)),
+        "问题工单": Later(lambda: problem_cards(cards, flags, codes_text())),
         "需再次上门": revisit_list(cards, flags),
-        "更新工单": Later(lambda: updated_cards(cards, flags, changed)),
+        "更新工单": Later(lambda: updated_cards(cards, flags, changed, codes_text())),
         "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
                      else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in ("工单数", "准时率", "满意率")}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
