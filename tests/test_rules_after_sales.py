@@ -248,5 +248,5 @@ def test_what_is_worked_out_when_a_file_is_read_gives_the_same_figures():
     assert expected.any().any()
     for worked_out in (kept, partly):
         pd.testing.assert_frame_equal(after_sales.card_problems(worked_out, RULES), expected)
-        pd.testing.assert_frame_equal(after_sales.card_sheet(worked_out, expected),
-                                      after_sales.card_sheet(frame, expected))
+        pd.testing.assert_frame_equal(after_sales.card_sheet(worked_out, after_sales.problem_text(expected)),
+                                      after_sales.card_sheet(frame, after_sales.problem_text(expected)))

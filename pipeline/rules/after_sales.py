@@ -434,23 +434,22 @@ def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
-def problem_cards(cards: pd.DataFrame, flags: pd.DataFrame, text: pd.Series | None = None) -> pd.DataFrame:
-    """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题.
-    `text`: problem_text(flags), when already made."""
-    text = problem_text(flags) if text is None else text
+def problem_cards(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
+    """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题
+    (`text`: the cards' problem_text)."""
     chosen = cards[text != ""]
     listed = pd.DataFrame({"网点": chosen["网点"], "服务工程师": chosen["服务工程师"], "工单号": chosen["工单号"],
                          "完工时间": chosen["完工时间"], "问题": text[text != ""]})
     return sorted_rows(listed, ["网点", "服务工程师", "完工时间", "工单号"])
 
 
-def card_sheet(cards: pd.DataFrame, flags: pd.DataFrame, text: pd.Series | None = None) -> pd.DataFrame:
-    """Sheet 工单: every card with its codes (问题, empty when none), and what a clerk needs to find it —
-    the phone masked and the address cut to its district, never the customer's name. `text`:
-    problem_text(flags), when already made."""
+def card_sheet(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
+    """Sheet 工单: every card with its codes (问题, empty when none; `text`: the cards' problem_text), and
+    what a clerk needs to find it — the phone masked and the address cut to its district, never the
+    customer's name."""
     listed = pd.DataFrame({
         "工单号": cards["工单号"], "网点": cards["网点"], "服务工程师": cards["服务工程师"],
-        "问题": problem_text(flags) if text is None else text, "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
+        "问题": text, "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
         "到达时间": cards["到达时间"], "完工时间": cards["完工时间"], "回访时间": cards["回访时间"],
         "回访结果": cards["回访结果"], "用户评价": cards["用户评价"], "实收金额": cards["实收金额"],
         "应收金额": fee_due(cards), "交回时间": cards["交回时间"], "上报时间": cards["上报时间"],
@@ -471,15 +470,14 @@ def checked(cards: pd.DataFrame, period: Period, rules: dict) -> tuple[pd.DataFr
     return chosen, card_problems(chosen, rules)
 
 
-def updated_cards(cards: pd.DataFrame, flags: pd.DataFrame, changed: frozenset[str] | set[str],
-                  text: pd.Series | None = None) -> pd.DataFrame:
+def updated_cards(cards: pd.DataFrame, text: pd.Series, changed: frozenset[str] | set[str]) -> pd.DataFrame:
     """The period's cards that replaced an earlier version with different content (a clerk completing
-    the callback later): 工单号, 网点, 服务工程师, 完工时间, 问题 as they stand now. `text`:
-    problem_text(flags), when already made."""
+    the callback later): 工单号, 网点, 服务工程师, 完工时间, 问题 as they stand now (`text`: the cards'
+    problem_text)."""
     chosen = cards["工单号"].isin(list(changed))
     return pd.DataFrame({"工单号": cards.loc[chosen, "工单号"], "网点": cards.loc[chosen, "网点"],
                          "服务工程师": cards.loc[chosen, "服务工程师"], "完工时间": cards.loc[chosen, "完工时间"],
-                         "问题": (problem_text(flags) if text is None else text)[chosen]},
+                         "问题": text[chosen]},
                         columns=["工单号", "网点", "服务工程师", "完工时间", "问题"]).reset_index(drop=True)
 
 
@@ -499,13 +497,13 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     tables = Tables({
         # The tables only the workbook shows (the long lists among them): worked out while the
         # bulletin is rendered.
-        "工单": Later(lambda: card_sheet(cards, flags, codes_text())),
+        "工单": Later(lambda: card_sheet(cards, codes_text())),
         "网点": outlets,
         "工程师": engineers,
         "对账": Later(lambda: daily_reconciliation(cards, flags)),
-        "问题工单": Later(lambda: problem_cards(cards, flags, codes_text())),
+        "问题工单": Later(lambda: problem_cards(cards, codes_text())),
         "需再次上门": revisit_list(cards, flags),
-        "更新工单": Later(lambda: updated_cards(cards, flags, changed, codes_text())),
+        "更新工单": Later(lambda: updated_cards(cards, codes_text(), changed)),
         "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
                      else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in ("工单数", "准时率", "满意率")}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
@@ -531,7 +529,8 @@ def daily_figures(records: dict[str, pd.DataFrame], rules: dict, day: Period, ch
     cards, flags = checked(records["service_cards"], day, rules)
     per_engineer = grouped_kpis(cards, flags, ["网点", "服务工程师"], rules)[
         ["网点", "服务工程师", "工单数", "问题工单数", "交卡超时数"]].rename(columns={"工单数": "完工数"})
-    updated = updated_cards(cards, flags, changed)
+    text = problem_text(flags)
+    updated = updated_cards(cards, text, changed)
     tables = {"对账": daily_reconciliation(cards, flags).drop(columns=["日期"]),
-              "问题工单": problem_cards(cards, flags), "工程师": per_engineer, "更新工单": updated}
+              "问题工单": problem_cards(cards, text), "工程师": per_engineer, "更新工单": updated}
     return Figures(tables, {"total": kpis(cards, flags, rules), "changed": sorted(updated["工单号"])})
