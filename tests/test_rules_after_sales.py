@@ -4,6 +4,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.rules import after_sales
 from pipeline.rules.periods import Period, month
@@ -250,3 +252,15 @@ def test_what_is_worked_out_when_a_file_is_read_gives_the_same_figures():
         pd.testing.assert_frame_equal(after_sales.card_problems(worked_out, RULES), expected)
         pd.testing.assert_frame_equal(after_sales.card_sheet(worked_out, after_sales.problem_text(expected)),
                                       after_sales.card_sheet(frame, after_sales.problem_text(expected)))
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["不详", " 不详 ", "无", "\u3000", "", "张三", " 李四", "不详\n"]),
+                          st.text(alphabet=" \t\u3000不详无张", max_size=4)), max_size=30),
+       st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_information_incomplete_counts_blank_and_unknown_words_alike_however_cells_come(cells, with_nan):
+    words = RULES["unknown_words"]
+    values = pd.Series(cells + ([float("nan")] if with_nan else []), dtype=object)
+    text = values.astype("string").str.strip()
+    expected = (text.isna() | (text == "") | text.isin(words)).fillna(True).astype(bool)
+    pd.testing.assert_series_equal(after_sales.blank_or_unknown(values, words), expected)

@@ -2,6 +2,7 @@
 outlet and engineer figures, the engineer anomaly, daily reconciliation. Vectorised: no loop over cards."""
 from __future__ import annotations
 
+import operator
 from functools import cache
 
 import numpy as np
@@ -42,8 +43,18 @@ def per_distinct(values: pd.Series, rule) -> pd.Series:
 
 def blank_or_unknown(values: pd.Series, unknown_words: list[str]) -> pd.Series:
     """True where a text is missing, empty or one of the words clerks write for 'unknown' (不详)."""
+    texts = values.tolist()
+    if set(map(type, texts)) <= _TEXT_OR_NONE:       # the common case, looked at in C: strip, empty, a word
+        stripped = list(map(str.strip, [text or "" for text in texts]))
+        unknown = frozenset(unknown_words)
+        return pd.Series(np.fromiter(map(operator.not_, stripped), dtype=bool, count=len(stripped))
+                         | np.fromiter(map(unknown.__contains__, stripped), dtype=bool, count=len(stripped)),
+                         index=values.index)
     text = values.astype("string").str.strip()
     return (text.isna() | (text == "") | text.isin(unknown_words)).fillna(True).astype(bool)
+
+
+_TEXT_OR_NONE = {str, type(None)}
 
 
 def readable_dates(values: pd.Series) -> pd.Series:
