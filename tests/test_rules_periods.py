@@ -38,3 +38,21 @@ def test_a_school_year_preset_runs_september_to_august():
     school = assessment_year("2026", 9)
     assert (school.start, school.end) == (dt.date(2026, 9, 1), dt.date(2027, 8, 31))
     assert assessment_year("2026").end == dt.date(2026, 12, 31)
+
+
+def test_a_kinds_records_of_the_period_are_counted_by_their_own_date_the_last_day_whole():
+    import pandas as pd
+
+    from pipeline.rules.counts import count_in_period
+    from pipeline.rules.periods import month
+
+    november = month("2026-11")
+    moments = pd.Series(pd.to_datetime(["2026-10-31 23:59", "2026-11-01 00:00", "2026-11-30 23:59",
+                                        "2026-12-01 00:00", None]))
+    assert count_in_period(pd.DataFrame({"日期": moments}), "日期", november) == 2
+    # Stored by earlier versions as ISO text; a text that is no date counts nowhere.
+    texts = pd.Series(["2026-11-03", "2026-11-30 18:00", "2026-12-01", "不详", None], dtype=object)
+    assert count_in_period(pd.DataFrame({"日期": texts}), "日期", november) == 2
+    # A kind without a date counts every record, as does a frame without the date column.
+    assert count_in_period(pd.DataFrame({"x": [1, 2, 3]}), None, november) == 3
+    assert count_in_period(pd.DataFrame({"x": [1, 2, 3]}), "日期", november) == 3

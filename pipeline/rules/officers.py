@@ -83,8 +83,12 @@ def renewal_reasons(officers: pd.DataFrame, day: dt.date, notice_days: int) -> p
 
 def records_in(frame: pd.DataFrame, date_column: str, period: Period) -> pd.DataFrame:
     """The rows whose date falls in the period."""
-    dates = frame[date_column]
-    return frame[(dates >= pd.Timestamp(period.start)) & (dates < pd.Timestamp(period.end) + pd.Timedelta(days=1))]
+    return frame[in_period(frame[date_column], period)]
+
+
+def in_period(dates: pd.Series, period: Period) -> pd.Series:
+    """True for each date or moment that falls in the period (a blank does not)."""
+    return (dates >= pd.Timestamp(period.start)) & (dates < pd.Timestamp(period.end) + pd.Timedelta(days=1))
 
 
 def count_by_officer(frame: pd.DataFrame, officers: pd.Index, column: str = "工号") -> pd.Series:
