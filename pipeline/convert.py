@@ -43,7 +43,7 @@ def is_blank(value: object) -> bool:
 
 
 _NEVER_BLANK = {int, bool, dt.datetime, dt.date, dt.time, dt.timedelta}
-_TEXTS_OR_NONE = {str, type(None)}
+TEXTS_OR_NONE = frozenset({str, type(None)})   # a column of texts and empty cells, the common case
 DISTINCT_SAMPLE = 1_000      # cells looked at to tell a column of mostly distinct values
 
 
@@ -59,7 +59,7 @@ def blank_flags(values: list[object]) -> np.ndarray:
     types = set(map(type, values))
     if types <= _NEVER_BLANK:                           # dates, times and whole numbers: nothing to look at
         return np.zeros(len(values), dtype=bool)
-    if types <= _TEXTS_OR_NONE:                         # texts (and None): nothing left once stripped
+    if types <= TEXTS_OR_NONE:                         # texts (and None): nothing left once stripped
         texts = values if type(None) not in types else [value or "" for value in values]
         return np.fromiter(map(operator.not_, map(str.strip, texts)), dtype=bool, count=len(values))
     if not any(issubclass(t, str) for t in types):     # no text: blank is None or NaN, looked at in C

@@ -22,7 +22,7 @@ import pandas as pd
 from isal import isal_zlib
 
 from pipeline import failpoints
-from pipeline.convert import mostly_distinct
+from pipeline.convert import TEXTS_OR_NONE, mostly_distinct
 from pipeline.problems import Problem
 
 SCHEMA_VERSION = 6
@@ -411,7 +411,7 @@ def _deflated_columns(kept: dict) -> bytes:
             form = {"values": column["values"], "codes32": [size, size + len(codes)]}
             body.append(codes)
             size += len(codes)
-        elif column and set(map(type, column)) <= _TEXT_OR_BLANK:
+        elif column and set(map(type, column)) <= TEXTS_OR_NONE:
             joined = TEXT_SEPARATOR.join(column if None not in column else [BLANK if v is None else v for v in column])
             # Kept joined only when no cell holds either mark itself.
             if joined.count(TEXT_SEPARATOR) == len(column) - 1 and joined.count(BLANK) == column.count(None):
@@ -424,9 +424,6 @@ def _deflated_columns(kept: dict) -> bytes:
     return isal_zlib.compress(packed, DEFLATE_LEVEL)
 
 
-_TEXT_OR_BLANK = {str, type(None)}
-
-
 # A column of few distinct values is kept as {"values": distinct, "codes": one per record}: loading it
 # then makes one object per distinct value instead of one per record (outlets, engineers, enums).
 REPEATED_SHARE = 4          # at most one distinct value in this many records
@@ -435,7 +432,7 @@ REPEATED_SHARE = 4          # at most one distinct value in this many records
 def _repeated(values: list[object]) -> list[object] | dict:
     """A column of JSON values as the store keeps it (_kept): texts and blanks that repeat as their
     distinct values and codes, anything else as it is."""
-    if not set(map(type, values)) <= {str, type(None)}:
+    if not set(map(type, values)) <= TEXTS_OR_NONE:
         return values
     return _kept(*_distinct_values(values))
 

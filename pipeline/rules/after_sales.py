@@ -9,6 +9,7 @@ import numpy as np
 from numpy.dtypes import StringDType
 import pandas as pd
 
+from pipeline.convert import TEXTS_OR_NONE
 from pipeline.rules.awards import ranks
 from pipeline.rules.figures import Figures, Later, Tables, trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import records_in
@@ -44,7 +45,7 @@ def per_distinct(values: pd.Series, rule) -> pd.Series:
 def blank_or_unknown(values: pd.Series, unknown_words: list[str]) -> pd.Series:
     """True where a text is missing, empty or one of the words clerks write for 'unknown' (不详)."""
     texts = values.tolist()
-    if set(map(type, texts)) <= _TEXT_OR_NONE:       # the common case, looked at in C: strip, empty, a word
+    if set(map(type, texts)) <= TEXTS_OR_NONE:       # the common case, looked at in C: strip, empty, a word
         stripped = list(map(str.strip, [text or "" for text in texts]))
         unknown = frozenset(unknown_words)
         return pd.Series(np.fromiter(map(operator.not_, stripped), dtype=bool, count=len(stripped))
@@ -52,9 +53,6 @@ def blank_or_unknown(values: pd.Series, unknown_words: list[str]) -> pd.Series:
                          index=values.index)
     text = values.astype("string").str.strip()
     return (text.isna() | (text == "") | text.isin(unknown_words)).fillna(True).astype(bool)
-
-
-_TEXT_OR_NONE = {str, type(None)}
 
 
 def readable_dates(values: pd.Series) -> pd.Series:
