@@ -15,6 +15,7 @@ import zipfile
 from xml.sax.saxutils import escape, unescape
 
 from pipeline.outputs import ZIP_TIME
+from pipeline.problems import column_index
 
 FILL_RGB = "00FF8080"          # what openpyxl writes for PatternFill("solid", fgColor="FF8080")
 AUTHOR = "校验"
@@ -196,15 +197,7 @@ def finish_styles(styles: bytes, marked: Marked) -> bytes:
 
 def _position(cell: str) -> tuple[int, int]:
     letters, row = _CELL_REF.fullmatch(cell).groups()
-    return int(row), _column_number(letters)
-
-
-def _column_number(letters: str) -> int:
-    """A column's number from its letters: A is 1, Z 26, AA 27, XFD 16,384."""
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - ord("A") + 1
-    return number
+    return int(row), column_index(letters) + 1
 
 
 def _cells_marked(xml: bytes, cells: list[str], marked: Marked) -> bytes:

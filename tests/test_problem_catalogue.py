@@ -149,3 +149,10 @@ def test_a_15_digit_id_is_kept_exact_through_a_workbook(tmp_path):
     problems_of("correspondents", files, tmp_path)
     with Store(tmp_path / "store.sqlite") as store:
         assert list(store.current_records("correspondents", "roster")["工号"]) == ["230102200001011"]
+
+
+def test_column_letters_and_indexes_turn_into_each_other_over_all_of_excels_columns():
+    from pipeline.problems import column_index, column_letter
+
+    assert [column_letter(i) for i in (0, 25, 26, 27, 16_383)] == ["A", "Z", "AA", "AB", "XFD"]
+    assert all(column_index(column_letter(i)) == i for i in range(16_384))
