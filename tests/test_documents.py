@@ -18,7 +18,7 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.__main__ import main
 from pipeline.rules.after_sales import district
-from pipeline.documents.render import (ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes, render_all, PdfJob,
+from pipeline.documents.render import (ArraysByLength, ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes, render_all, PdfJob,
                                        subsetting_notice)
 from tests.conftest import ROSTER_HEADERS, SAMPLE_INBOX, run_cli, sheets_with_formulas, write_xlsx
 from tests.test_figures_e2e import raw_rows
@@ -274,6 +274,32 @@ def test_two_renders_are_byte_identical_also_in_parallel(tmp_path):
     assert pdf_bytes("evaluation.html", context) == first
     paths = render_all([PdfJob(tmp_path / f"{i}.pdf", "evaluation.html", context) for i in range(3)])
     assert all(path.read_bytes() == first for path in paths)
+
+
+def test_arrays_asked_for_by_length_are_the_same_arrays():
+    from weasyprint.text.ffi import ffi
+
+    wrapped = ArraysByLength(ffi)
+    for cdecl, items in [("hb_codepoint_t[3]", [7, 8, 9]), ("unsigned int[1]", (5,)), ("char[4]", b"abcd"),
+                         ("hb_codepoint_t[0]", [])]:
+        assert list(wrapped.new(cdecl, items)) == list(ffi.new(cdecl, items)), cdecl
+    assert wrapped.new("unsigned int *", 100)[0] == 100
+    assert len(wrapped.new("hb_tag_t[100]")) == 100
+    assert wrapped.NULL == ffi.NULL
+
+
+def test_the_font_writers_cffi_handle_changes_no_byte_of_the_pdf(tmp_path):
+    from weasyprint.pdf import fonts
+
+    context = context_for(tmp_path)
+    context["facts"].append("堃犇鑫 ABC abc 0123 ，。；：（）【】")
+    wrapped = pdf_bytes("evaluation.html", context)
+    assert isinstance(fonts.ffi, ArraysByLength)
+    try:
+        fonts.ffi = fonts.ffi.ffi
+        assert pdf_bytes("evaluation.html", context) == wrapped
+    finally:
+        fonts.ffi = ArraysByLength(fonts.ffi)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ a Renderer, whose process imports it while the run works out its first figures."
 from __future__ import annotations
 
 import functools
-import importlib
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
 import mimetypes
 import os
+import re
 import sys
 import time
 import traceback
@@ -32,10 +33,48 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
+class ArraysByLength:
+    """WeasyPrint's cffi handle, except that an array asked for with its length in the type's text
+    and a list of its items (`new('hb_codepoint_t[62403]', items)`) is asked for as
+    `new('hb_codepoint_t[]', items)`: the same array (not so for bytes, which would gain a NUL). cffi parses each distinct type text once per process, with pycparser, ~10 ms; WeasyPrint
+    writes a different length for every font it subsets, in every document, so each document's process
+    parsed seven of them (~70 ms of its ~0.5 s)."""
+
+    SIZED = re.compile(r"(\w+)\[(\d+)\]")
+
+    def __init__(self, ffi):
+        self.ffi = ffi
+
+    def new(self, cdecl, init=None):
+        sized = self.SIZED.fullmatch(cdecl) if isinstance(cdecl, str) else None
+        if sized and isinstance(init, (list, tuple)) and len(init) == int(sized[2]):
+            return self.ffi.new(sized[1] + "[]", init)
+        return self.ffi.new(cdecl, init)
+
+    def __getattr__(self, name):
+        return getattr(self.ffi, name)
+
+
+# The fixed types WeasyPrint's PDF writer asks cffi for: parsed once in the renderer's process.
+WRITER_TYPES = ("unsigned int *", "hb_tag_t[100]", "char[4]", "hb_codepoint_t[]")
+
+
+@functools.cache
+def _weasyprint():
+    """WeasyPrint, imported once, with its font writer's cffi handle wrapped in ArraysByLength
+    (what it writes is the same: a test compares the bytes)."""
+    import weasyprint
+    from weasyprint.pdf import fonts
+
+    if not isinstance(fonts.ffi, ArraysByLength):
+        fonts.ffi = ArraysByLength(fonts.ffi)
+    return weasyprint
+
+
 @functools.cache
 def _fetcher_class():
     """ProjectOnlyFetcher, made the first time it is asked for (it needs WeasyPrint)."""
-    import weasyprint
+    weasyprint = _weasyprint()
 
     class ProjectOnlyFetcher(weasyprint.URLFetcher):
         """Serves data: URLs and files inside templates/; refuses everything else (file://, http://…)."""
@@ -72,9 +111,7 @@ def html_of(template: str, context: dict) -> str:
 
 def _document(html: str):
     """WeasyPrint's document of an HTML text, with links resolved in templates/ by ProjectOnlyFetcher."""
-    import weasyprint
-
-    return weasyprint.HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=_fetcher_class()(),
+    return _weasyprint().HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=_fetcher_class()(),
                            media_type="print")
 
 
@@ -216,7 +253,7 @@ def _spawner(jobs, results, parent: int, workers: int) -> None:
     `workers` at a time) and pass each worker's answer on to the run."""
     try:
         die_with_parent(parent)
-        importlib.import_module("weasyprint")        # now, while the run works out its figures
+        _weasyprint()                              # now, while the run works out its figures
         _warm_up()
 
         waiting: list[tuple[int, object]] = []
@@ -260,13 +297,22 @@ WARM_UP = ('<!DOCTYPE html><html lang="zh-CN"><head><link rel="stylesheet" href=
 def _warm_up() -> None:
     """Lay out a few lines once in the renderer's own process, before it forks any worker: each worker
     then finds the fonts looked up, loaded and shaped already, instead of doing it for its document.
-    Only laid out: writing a PDF of them would cost more than it saves the workers."""
+    Only laid out: writing a PDF of them would cost more than it saves the workers; the writer's own
+    fixed cffi types are parsed here instead."""
     _document(WARM_UP).render()
+    from weasyprint.pdf import fonts
+
+    for cdecl in WRITER_TYPES:
+        fonts.ffi.typeof(cdecl)
 
 
 def _worker(connection, parent: int, job) -> None:
-    """In a forked worker: make one job, send back ("ok", (path, seconds)) or ("bug", traceback)."""
+    """In a forked worker: make one job, send back ("ok", (path, seconds)) or ("bug", traceback).
+    Without the cyclic garbage collector: laying out a document makes some 100,000 objects, and
+    every few thousand the collector went through them all again, ~10% of the after-sales bulletin's
+    time; the worker lives for one job and hands its memory back whole (its peak RSS is the same)."""
     try:
+        gc.disable()
         die_with_parent(parent)
         connection.send(("ok", _write_job(job)))
     except BaseException:
