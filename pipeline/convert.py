@@ -62,6 +62,12 @@ def blank_flags(values: list[object]) -> np.ndarray:
     if types <= TEXTS_OR_NONE:                         # texts (and None): nothing left once stripped
         texts = values if type(None) not in types else [value or "" for value in values]
         return np.fromiter(map(operator.not_, map(str.strip, texts)), dtype=bool, count=len(values))
+    if types - TEXTS_OR_NONE <= _NEVER_BLANK:          # moments with a few texts (or None) among them:
+        texts = np.fromiter(map(TEXTS_OR_NONE.__contains__, map(type, values)), dtype=bool, count=len(values))
+        where = np.flatnonzero(texts)                  # only those looked at
+        flags = np.zeros(len(values), dtype=bool)
+        flags[where] = blank_flags([values[i] for i in where.tolist()])
+        return flags
     if not any(issubclass(t, str) for t in types):     # no text: blank is None or NaN, looked at in C
         cells = np.empty(len(values), dtype=object)
         cells[:] = values

@@ -353,10 +353,11 @@ def header_lookup(kind: FormKind) -> dict[str, str]:
     return lookup
 
 
-def _match_row(row: list[object], lookup: dict[str, str]) -> dict[str, int]:
+def _match_row(words: list[str], lookup: dict[str, str]) -> dict[str, int]:
+    """Canonical header → column index, for a row's cells already normalised (normalise_header)."""
     columns: dict[str, int] = {}
-    for index, cell in enumerate(row):
-        canonical = lookup.get(normalise_header(cell))
+    for index, word in enumerate(words):
+        canonical = lookup.get(word)
         if canonical and canonical not in columns:
             columns[canonical] = index
     return columns
@@ -378,8 +379,9 @@ def recognise(sheet: RawSheet, kinds: list[FormKind]) -> FormSheet | Unrecognise
     lookups = {kind.name: header_lookup(kind) for kind in kinds}
     best: tuple[int, int, FormKind, dict[str, int]] | None = None  # (score, -row, kind, columns)
     for row_index, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        words = [normalise_header(cell) for cell in row]
         for kind in kinds:
-            columns = _match_row(row, lookups[kind.name])
+            columns = _match_row(words, lookups[kind.name])
             required = sum(1 for h in kind.required_headers if h in columns)
             complete = required == len(kind.required_headers)
             score = (complete * 1000 + required * 10 + len(columns))
