@@ -12,6 +12,7 @@ import zlib
 
 import pandas as pd
 from hypothesis import given, settings
+from isal import isal_zlib
 from hypothesis import strategies as st
 
 from pipeline.ingest import ingest_programme
@@ -288,12 +289,22 @@ def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was()
             "含标记": ["a" + TEXT_SEPARATOR + "b", None, "c" + BLANK],       # cannot be joined: kept as JSON
             "只有空": [None, None],
             "重复": {"values": ["网点01", None], "codes": [0, 1, 0, 0]},
-            "数": [1, 2.5, None, True], "行": [2, 3, 4], "空列": []}
-    back = _columns_of(_deflated_columns(kept))
+            "数": [1, 2.5, None, True], "行": [2, 3, 4], "空列": [],
+            "金额": [0.0, -0.0, None, 12.5, float("inf"), None], "实收": [80.0, -1e300, 5e-324],
+            "大数": [2 ** 70, 1], "负数": [-(2 ** 63), 2 ** 63 - 1], "真假": [True, False, 1]}
+    packed = _deflated_columns(kept)
+    back = _columns_of(packed)
     for name, column in kept.items():
         expected = column if isinstance(column, list) else [column["values"][c] for c in column["codes"]]
         assert list(back[name]) == expected, name
         assert [type(v) for v in back[name]] == [type(v) for v in expected], name
+    assert str(back["金额"][1]) == "-0.0"
+    # Numbers are kept as numbers, not in the JSON header; NaN among them comes back as NaN.
+    header = isal_zlib.decompress(packed).split(b"\n")[1]
+    assert b"12.5" not in header and b"-1e+300" not in header and b"9223372036854775807" not in header
+    assert b"1180591620717411303424" in header                           # 2 ** 70 stays JSON
+    [nan] = _columns_of(_deflated_columns({"x": [float("nan")]}))["x"]
+    assert nan != nan
     # A copy kept before packing (deflated JSON) still loads.
     old = zlib.compress(json.dumps({"文字": ["甲", None], "重复": {"values": ["x"], "codes": [0, 0]}}).encode())
     assert {name: list(values) for name, values in _columns_of(old).items()} == {"文字": ["甲", None], "重复": ["x", "x"]}
