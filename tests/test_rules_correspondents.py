@@ -84,6 +84,34 @@ def test_correspondents_a_missed_month_costs_two_points_only_when_in_office_on_i
     assert missed.to_dict() == {"一大队": 12, "二大队": 1}          # 二大队: December only
 
 
+def test_correspondents_missed_months_are_the_months_monthly_quota_finds_unmet():
+    import random
+
+    from pipeline.rules.periods import months_in, so_far
+
+    rng = random.Random(7)
+    units = ["一大队", "二大队", "三大队"]
+    roster = [officer("JX001", "一大队"), officer("JX002", "二大队", appointed="2026-05-10"),
+              officer("JX003", "三大队", **{"离任日期": "2026-09-15", "离任原因": "调动"})]
+    articles = []
+    for n in range(150):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(365))
+        level = rng.choice([None, None, "内部", "市级", "省级", "国家级"])
+        run = day + dt.timedelta(days=rng.randrange(40)) if level else None
+        articles.append(piece(f"A{n % 120}", rng.choice(units), reviewer=rng.choice(["王队", "王队", ""]),
+                              submitted=day.isoformat(), level=level, run=run and run.isoformat()))
+    data = records(roster=roster, articles=articles)
+    officers = officers_of(data, RULES)
+    for span in (year("2026"), so_far(year("2026"), dt.date(2026, 8, 20)), month("2026-03")):
+        expected = pd.Series(0, index=units)
+        for each in [m for m in months_in(span) if m.end <= span.end]:
+            quota = correspondents.monthly_quota(data["articles"], units, each, RULES).set_index("单位")
+            liable = quota.index.isin(list(correspondents.units_in_office(officers, each.start)))
+            expected += ((quota["达标"] == "否") & liable).astype(int)
+        assert correspondents.missed_months(data["articles"], officers, units, span, RULES).to_dict() == \
+            expected.to_dict(), span.name
+
+
 def test_correspondents_a_disqualifying_incident_zeroes_the_officer_and_the_unit():
     data = records(roster=ROSTER + [officer("JX003", "三大队")],
                    articles=[piece("A1", level="国家级", run="2026-05-05"),

@@ -149,8 +149,8 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     due = feedback_due(period, terms)
     missing_now = monthly_feedback_missing(records["feedback"], officers, period, rules["monthly_feedback_min"]) \
         if due else pd.Series(False, index=officers.index)
-    extra = {"本月应交": pd.Series(["是" if due and in_office_on(officers, period.start)[o] else "否"
-                                   for o in officers.index], index=officers.index),
+    serving = in_office_on(officers, period.start)
+    extra = {"本月应交": pd.Series(["是" if due and o else "否" for o in serving.tolist()], index=officers.index),
              "本月未交": pd.Series(["是" if v else "" for v in missing_now], index=officers.index)}
     table = officer_table(officers, period, counting, records["feedback"], records["attendance"], dismissal,
                           renewal, extra)

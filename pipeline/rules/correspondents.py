@@ -5,8 +5,8 @@ import pandas as pd
 
 from pipeline.rules.awards import award_table
 from pipeline.rules.figures import Figures, trend, no_reasons, officer_table, officers_of
-from pipeline.rules.officers import (has_reason, in_office_on, units_in_order, incident_reasons, meetings_held, records_in,
-                                     serving_during, unit_staffing)
+from pipeline.rules.officers import (has_reason, in_office_on, in_period, units_in_order, incident_reasons,
+                                     meetings_held, records_in, serving_during, unit_staffing)
 from pipeline.rules.periods import Period, half_year_of, months_in, quarter_of, so_far, year
 
 LEVEL_ORDER = {"未采用": 0, "内部": 1, "市级": 2, "省级": 3, "国家级": 4}
@@ -115,16 +115,30 @@ def monthly_quota(articles: pd.DataFrame, units: list[str], month: Period, rules
 
 def missed_months(articles: pd.DataFrame, officers: pd.DataFrame, units: list[str], span: Period,
                   rules: dict) -> pd.Series:
-    """How many months of the span each unit missed the basic quota, counting only the months the unit
-    had a correspondent in office on the first day."""
-    missed = pd.Series(0, index=units, dtype=int)
-    for month in months_in(span):
-        if month.end > span.end:
-            break
-        quota = monthly_quota(articles, units, month, rules).set_index("单位")
-        liable = quota.index.isin(list(units_in_office(officers, month.start)))
-        missed += ((quota["达标"] == "否") & liable).astype(int)
-    return missed
+    """How many whole months of the span each unit missed the basic quota (as monthly_quota judges it:
+    报送数 and 市级以上采用数 of the month), counting only the months the unit had a correspondent in
+    office on the first day. All months at once: the articles are counted by unit and month in one go,
+    not filtered again for every month."""
+    months = [month for month in months_in(span) if month.end <= span.end]
+    if not months:
+        return pd.Series(0, index=units, dtype=int)
+    runs = article_runs(articles)
+    submitted = _by_unit_and_month(runs, "报送日期", units, months)
+    city = _by_unit_and_month(runs[runs[RUN_ORDER] >= CITY], "刊发日期", units, months)
+    met = (submitted >= rules["monthly_submissions"]) & (city >= rules["monthly_city_runs"])
+    liable = pd.DataFrame({month.name: pd.Index(units).isin(list(units_in_office(officers, month.start)))
+                           for month in months}, index=units)
+    return (~met & liable).sum(axis=1).astype(int)
+
+
+def _by_unit_and_month(runs: pd.DataFrame, date_column: str, units: list[str], months: list[Period]) -> pd.DataFrame:
+    """Distinct articles per unit (rows) and month (columns, by name) whose date falls in that month."""
+    dates = runs[date_column]
+    inside = in_period(dates, Period("", months[0].start, months[-1].end, ""))
+    chosen = runs[inside]
+    month_names = chosen[date_column].dt.strftime("%Y-%m")
+    counts = chosen.groupby([chosen["报送单位"], month_names])["稿件"].nunique()
+    return counts.unstack(fill_value=0).reindex(index=units, columns=[m.name for m in months], fill_value=0)
 
 
 def half_year_progress(province_runs: int, month: Period, required: int) -> str:
