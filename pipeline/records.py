@@ -12,6 +12,18 @@ MOMENTS = "datetime64[us]"
 
 def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
     """The records of one kind with each field in its dtype (missing fields as empty columns)."""
+    if not len(records):         # most kinds of a programme have none: made once, handed out as copies
+        shape = (kind.name, tuple((f.header, f.type) for f in kind.fields), tuple(n for n, _ in kind.derived))
+        if shape not in _EMPTY:
+            _EMPTY[shape] = _typed(records, kind)
+        return _EMPTY[shape].copy()
+    return _typed(records, kind)
+
+
+_EMPTY: dict[tuple, pd.DataFrame] = {}    # a kind's fields and derived columns → its typed frame of no records
+
+
+def _typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
     columns = kind.headers + [name for name, _ in kind.derived]
     worked_out = [c for c in records.columns if str(c).startswith(DERIVED)]     # kept from reading the file
     frame = records.reindex(columns=columns + worked_out + [c for c in ORIGIN if c in records]) if len(records) else \
