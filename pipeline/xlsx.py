@@ -160,11 +160,14 @@ def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 
 def column_width(header: str, values: list[object]) -> float:
     """A column width that fits the header and the values (CJK characters count double), at most 60."""
     longest = 4
-    for value in [header, *values]:
-        text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    for kind, value in dict.fromkeys(zip(map(type, [header, *values]), [header, *values])):   # each once
+        if value is None or (kind is float and math.isnan(value)):
+            continue
         if isinstance(value, pd.Timestamp):
             text = "2026-11-03 09:30" if value != value.normalize() else "2026-11-03"
-        longest = max(longest, sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60]))
+        else:
+            text = str(value)[:60]
+        longest = max(longest, len(text) if text.isascii() else sum(2 if ord(ch) > 0x2E80 else 1 for ch in text))
     return min(longest + 2, 60)
 
 

@@ -216,3 +216,27 @@ def test_a_column_of_plain_texts_is_made_in_one_go_and_any_other_one_by_one():
                 "", "x" * 40_000]:
         assert _plain_text_cells(["GD00000001", odd]) is None, odd
     assert _plain_text_cells(["GD00000001", 1]) is None
+
+
+def _width_cell_by_cell(header, values):
+    """column_width as first written: every value looked at, one character at a time."""
+    import math
+
+    longest = 4
+    for value in [header, *values]:
+        text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+        if isinstance(value, pd.Timestamp):
+            text = "2026-11-03 09:30" if value != value.normalize() else "2026-11-03"
+        longest = max(longest, sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60]))
+    return min(longest + 2, 60)
+
+
+@given(st.text(max_size=8), st.lists(st.one_of(
+    st.none(), st.text(alphabet="aZ9 —…é网点工程师", max_size=70), st.integers(-10 ** 12, 10 ** 12), st.booleans(),
+    st.floats(), st.just(1), st.just(1.0), st.just(True),
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(pd.Timestamp)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_a_column_is_as_wide_as_its_widest_value_each_distinct_value_measured_once(header, values):
+    from pipeline.xlsx import column_width
+
+    assert column_width(header, values) == _width_cell_by_cell(header, values)
