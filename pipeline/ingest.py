@@ -166,7 +166,6 @@ def _reader(jobs, results, parent: int, programme: Programme, inherited: list) -
         for connection in inherited:          # the run's ends of other readers' pipes
             connection.close()
         die_with_parent(parent)
-        _warm_up()
         start = _address_space()
         limit = start + CHILD_EXTRA_MEMORY
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -230,10 +229,8 @@ class _Reader:
 
 
 def _warm_up() -> None:
-    """Import what validation imports on first use (pandera's backends), ~0.1 s: done by each reader
-    as it starts, beside the run (which meanwhile loads what the store has), not by the run before
-    it starts them. A run with one new file waited for it; with many, the run's import used one core
-    while the other had nothing to do, where now the two readers import side by side."""
+    """Import, once in the parent, what validation imports on first use (pandera's backends), so that
+    each forked reader finds it loaded instead of importing it again."""
     import pandera.pandas as pa
 
     pa.DataFrameSchema({"x": pa.Column(int)}).validate(pd.DataFrame({"x": [1]}))
@@ -247,6 +244,7 @@ def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=Non
     for it (its core is free while the others finish theirs)."""
     if not jobs:
         return
+    _warm_up()
     readers: list[_Reader] = []
     done: dict[int, FileReading] = {}
     waiting = list(range(len(jobs)))[::-1]
