@@ -44,6 +44,9 @@ class ProgrammeRun:
     pdf_jobs: list[PdfJob] = field(default_factory=list)
     copy_jobs: list["CopyJob"] = field(default_factory=list)
     submitted: list[tuple[object, int]] = field(default_factory=list)    # (job, the Renderer's ticket)
+    # Workbooks still to write, as write_workbook's arguments: written by render_documents once every
+    # programme's PDFs are being made, so that the big workbooks' two processes overlap with them.
+    workbooks: list[tuple[Path, dict, str, object]] = field(default_factory=list)
     returned_folder: Path | None = None    # its 退回/ folder, cleared of stale copies once they are made
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)
@@ -254,11 +257,21 @@ def submit_documents(run: ProgrammeRun, renderer: Renderer) -> None:
 
 
 def render_documents(runs: list[ProgrammeRun], store: Store | None = None, renderer: Renderer | None = None) -> None:
-    """Make the PDFs and annotated copies every run left pending (with those already submitted to the
-    renderer), in parallel; each path joins its run's written files; stale copies in 退回/ go."""
+    """Make the documents every run left pending: hand its PDFs and annotated copies to the renderer
+    (those not yet submitted), write its workbooks meanwhile, then wait for the renderer; each path
+    joins its run's written files; stale copies in 退回/ go.
+    The workbooks come after every programme's figures: the PDFs are then all being made while they
+    are written (a big workbook's long lists in two processes of their own), where writing each
+    programme's workbooks before the next programme's figures left a core idle whenever that
+    programme's PDF was done first, and the last PDF alone at the end."""
     renderer = renderer or Renderer()
     for run in runs:
         submit_documents(run, renderer)
+    for run in [run for run in runs if run.workbooks]:
+        with phase("write"):
+            for path, sheets, title, cache in run.workbooks:
+                run.written.append(write_workbook(path, sheets, title=title, cache=cache))
+        run.workbooks = []
     with phase("render"):
         made = renderer.finish()
     for run in runs:
@@ -318,12 +331,9 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
             store.document_number(programme.id, "通报", period.name, period.year))))
     if renderer is not None:
         submit_documents(result, renderer)
-    with phase("write"):
-        result.written.append(write_workbook(folder / "统计表.xlsx",
-                                             {**figures.tables, "记录数": counts, "文件": file_table(files)},
-                                             title=f"{programme.title}{period.label}统计表",
-                                             cache=store.stretch_cache(str(folder / "统计表.xlsx"))))
-        result.written.append(write_workbook(folder / "校验报告.xlsx",
-                                             {"校验报告": validation_report(result.problems)},
-                                             title=f"{programme.title}{period.label}校验报告"))
+    result.workbooks = [
+        (folder / "统计表.xlsx", {**figures.tables, "记录数": counts, "文件": file_table(files)},
+         f"{programme.title}{period.label}统计表", store.stretch_cache(str(folder / "统计表.xlsx"))),
+        (folder / "校验报告.xlsx", {"校验报告": validation_report(result.problems)},
+         f"{programme.title}{period.label}校验报告", None)]
     return result
