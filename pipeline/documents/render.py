@@ -36,8 +36,9 @@ logging.getLogger("fontTools").setLevel(logging.ERROR)
 class ArraysByLength:
     """WeasyPrint's cffi handle, except that an array asked for with its length in the type's text
     and a list of its items (`new('hb_codepoint_t[62403]', items)`) is asked for as
-    `new('hb_codepoint_t[]', items)`: the same array (not so for bytes, which would gain a NUL). cffi parses each distinct type text once per process, with pycparser, ~10 ms; WeasyPrint
-    writes a different length for every font it subsets, in every document, so each document's process
+    `new('hb_codepoint_t[]', items)`: the same array (not so for bytes, which would gain a NUL).
+    cffi parses each distinct type text once per process, with pycparser, ~10 ms; WeasyPrint writes
+    a different length for every font it subsets, in every document, so each document's process
     parsed seven of them (~70 ms of its ~0.5 s)."""
 
     SIZED = re.compile(r"(\w+)\[(\d+)\]")
