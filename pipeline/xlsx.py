@@ -160,7 +160,8 @@ def _column_cells(series: pd.Series, letter: str, share: bool, first_row: int = 
 def column_width(header: str, values: list[object]) -> float:
     """A column width that fits the header and the values (CJK characters count double), at most 60."""
     longest = 4
-    for kind, value in dict.fromkeys(zip(map(type, [header, *values]), [header, *values])):   # each once
+    cells = [header, *values]
+    for kind, value in dict.fromkeys(zip(map(type, cells), cells)):     # each (type, value) once
         if value is None or (kind is float and math.isnan(value)):
             continue
         if isinstance(value, pd.Timestamp):
