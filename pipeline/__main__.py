@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fcntl
+import os
 import re
 import sys
 import traceback
@@ -339,6 +340,22 @@ def main(argv: list[str] | None = None) -> int:
             pass
         print(f"程序内部错误，本次运行未完成。请把 {log} 发给技术人员。", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        report_timings(os.environ.get("PIPELINE_TIMINGS"))
+
+
+def report_timings(path: str | None) -> None:
+    """For make bench, which times each run as a process of its own (as a clerk starts it): the seconds
+    of each phase and of each PDF made, as JSON in the file `path` (nothing when it is not set)."""
+    if not path:
+        return
+    import json
+
+    from pipeline import timing
+
+    render = sys.modules.get("pipeline.documents.render")
+    pdfs = {str(k): v for k, v in render.RENDER_SECONDS.items()} if render is not None else {}
+    Path(path).write_text(json.dumps({"phases": timing.taken(), "pdfs": pdfs}, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

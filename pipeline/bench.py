@@ -2,23 +2,29 @@
 
 Generates, from a fixed seed, a provincial-size inbox into a scratch folder — 200,000 after-sales
 cards in 20 outlet workbooks, 40 correspondent units over 12 months, 30 departments with 600 teaching
-officers, 300 classes, 60 informants over a year — and measures in one process:
+officers, 300 classes, 60 informants over a year — and measures:
 
-- the floor: python-calamine alone reading every inbox file once;
+- the floor: python-calamine alone reading every inbox file once (in this process);
 - a cold run (empty store), split into read / validate / store / compute / write / render;
 - a no-op rerun (nothing changed) and a rerun after one outlet workbook changed;
 - peak memory (RSS), and the size and render time of the largest PDF.
 
-Targets are ratios measured in the same run, so that the machine's speed cancels out.
+Every run is `python -m pipeline monthly` in a process of its own, as a clerk starts it: its time
+includes starting Python and importing the libraries. Each figure is the median of ROUNDS runs, the
+floor measured right before each cold run. Targets are ratios measured in the same benchmark, so that
+the machine's speed cancels out.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
+import os
 import random
 import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,14 +33,14 @@ from pathlib import Path
 from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
-from pipeline import timing
-from pipeline.documents.render import RENDER_SECONDS
 from pipeline.outputs import write_atomically
-from pipeline.settings import DEFAULT_OUT
+from pipeline.settings import DEFAULT_OUT, PROJ_ROOT
 
 SEED = 20261204
 PERIOD = "2026-11"
 OUTLETS, CARDS_PER_OUTLET = 20, 10_000
+# Each figure is the median of this many runs: on a shared two-core machine one run can be 20 % off.
+ROUNDS = 3
 CARD_HEADERS = ["工单号", "网点", "服务工程师", "用户姓名", "联系电话", "用户地址", "产品型号", "购买日期", "故障现象",
                 "服务方式", "预约时间", "到达时间", "完工时间", "修复状态", "回访时间", "回访结果", "用户评价", "用户签字",
                 "保修状态", "标准收费", "保修证收费", "实收金额", "交回时间", "上报时间"]
@@ -161,17 +167,18 @@ def floor_seconds(inbox: Path) -> float:
     return time.perf_counter() - start
 
 
-def timed_run(arguments: list[str]) -> tuple[float, dict[str, float]]:
-    from pipeline.__main__ import main
-
-    timing.taken()
+def timed_run(arguments: list[str], scratch: Path) -> tuple[float, dict[str, float], dict[str, float]]:
+    """One run as a clerk starts it, a process of its own (imports included): its seconds, the
+    seconds of its phases, and those of each PDF it made."""
+    timings = scratch / "timings.json"
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        status = main(arguments)
+    done = subprocess.run([sys.executable, "-m", "pipeline", *arguments], cwd=PROJ_ROOT, stdout=subprocess.DEVNULL,
+                          env={**os.environ, "PIPELINE_TIMINGS": str(timings)})
     seconds = time.perf_counter() - start
-    if status not in (0, 1):
-        raise SystemExit(f"基准运行失败（退出码 {status}）")
-    return seconds, timing.taken()
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"基准运行失败（退出码 {done.returncode}）")
+    found = json.loads(timings.read_text(encoding="utf-8"))
+    return seconds, found["phases"], found["pdfs"]
 
 
 def peak_rss_mb() -> float:
@@ -180,46 +187,78 @@ def peak_rss_mb() -> float:
     return max(own, children) / 1024
 
 
-def measure(scratch: Path) -> dict:
+def middle(runs: list[tuple]) -> tuple:
+    """The run of median seconds (runs as timed_run gives them)."""
+    return sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+
+
+def measure(scratch: Path, rounds: int = ROUNDS) -> dict:
+    """Each figure is the median of `rounds` runs; the floor is measured right before each cold run."""
     inbox, out, store = scratch / "inbox", scratch / "out", scratch / "store.sqlite"
     start = time.perf_counter()
     generate(inbox)
     generated = time.perf_counter() - start
     arguments = ["monthly", "--period", PERIOD, "--inbox", str(inbox), "--out", str(out), "--store", str(store),
                  "--settings", str(scratch / "none.toml")]
-    floor = floor_seconds(inbox)
-    cold, split = timed_run(arguments)
+    floors, colds = [], []
+    for _ in range(rounds):
+        shutil.rmtree(out, ignore_errors=True)
+        for old in scratch.glob("store.sqlite*"):
+            old.unlink()
+        floors.append(floor_seconds(inbox))
+        colds.append(timed_run(arguments, scratch))
+    cold, split, pdfs = middle(colds)
     bulletins = sorted(out.glob(f"*/{PERIOD}/通报.pdf"), key=lambda p: p.stat().st_size)
     largest = bulletins[-1]
-    largest_render = RENDER_SECONDS.get(largest, float("nan"))
-    noop, _ = timed_run(arguments)
+    noops = [timed_run(arguments, scratch) for _ in range(rounds)]
+    # Each rerun after the change starts from the store and outputs the no-op runs left.
+    before = scratch / "before-change"
+    before.mkdir()
+    shutil.copytree(out, before / "out")
+    for path in scratch.glob("store.sqlite*"):
+        shutil.copy2(path, before / path.name)
     save(inbox / "after-sales" / "网点00.xlsx", CARD_HEADERS, outlet_cards(0, random.Random(SEED), changed=True))
-    one_changed, changed_split = timed_run(arguments)
+    changed = []
+    for _ in range(rounds):
+        shutil.rmtree(out)
+        shutil.copytree(before / "out", out)
+        for path in scratch.glob("store.sqlite*"):
+            path.unlink()
+        for path in before.glob("store.sqlite*"):
+            shutil.copy2(path, scratch / path.name)
+        changed.append(timed_run(arguments, scratch))
+    one_changed, changed_split, _ = middle(changed)
     cards = sum(1 for _ in out.glob("after-sales/*/统计表.xlsx"))
     return {
         "workload": {"service_cards": OUTLETS * CARDS_PER_OUTLET, "outlet_workbooks": OUTLETS,
                      "inbox_files": sum(1 for p in inbox.rglob("*") if p.is_file()),
                      "inbox_mb": round(sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20, 1),
                      "generated_s": round(generated, 1)},
-        "floor_s": round(floor, 2), "cold_s": round(cold, 2),
+        "rounds": rounds,
+        "floor_s": round(statistics.median(floors), 2), "cold_s": round(cold, 2),
         "cold_split_s": {k: round(v, 2) for k, v in split.items()},
-        "noop_s": round(noop, 2), "one_changed_s": round(one_changed, 2),
+        "noop_s": round(middle(noops)[0], 2), "one_changed_s": round(one_changed, 2),
         "one_changed_split_s": {k: round(v, 2) for k, v in changed_split.items()},
+        "each_run_s": {"floor": [round(s, 2) for s in floors], "cold": [round(r[0], 2) for r in colds],
+                       "noop": [round(r[0], 2) for r in noops], "one_changed": [round(r[0], 2) for r in changed]},
         "peak_rss_mb": round(peak_rss_mb(), 0),
         "largest_bulletin": f"{largest.parent.parent.name}/{PERIOD}/通报.pdf",
         "largest_bulletin_mb": round(largest.stat().st_size / 2**20, 3),
-        "largest_bulletin_render_s": round(largest_render, 2), "statistics_workbooks": cards,
+        "largest_bulletin_render_s": round(pdfs.get(str(largest), float("nan")), 2), "statistics_workbooks": cards,
     }
 
 
 def report(figures: dict) -> str:
     lines = ["基准结果（" + ", ".join(f"{k}={v}" for k, v in figures["workload"].items()) + "）",
+             f"  每项是 {figures['rounds']} 次运行的中位数；每次运行都是单独启动的 python -m pipeline monthly",
              f"  floor（calamine 读全部文件）   {figures['floor_s']:>8.2f} s",
-             f"  冷启动（空数据库）              {figures['cold_s']:>8.2f} s   = {figures['cold_s'] / figures['floor_s']:.1f} × floor",
+             f"  冷启动（空数据库）              {figures['cold_s']:>8.2f} s   = {figures['cold_s'] / figures['floor_s']:.2f} × floor",
              "    其中 " + "  ".join(f"{k} {v:.2f}s" for k, v in figures["cold_split_s"].items()),
              f"  无变化重跑                      {figures['noop_s']:>8.2f} s   = 1/{figures['cold_s'] / max(figures['noop_s'], 1e-9):.0f} 冷启动",
-             f"  改一个网点文件后重跑            {figures['one_changed_s']:>8.2f} s   = 1/{figures['cold_s'] / max(figures['one_changed_s'], 1e-9):.1f} 冷启动",
+             f"  改一个网点文件后重跑            {figures['one_changed_s']:>8.2f} s   = 1/{figures['cold_s'] / max(figures['one_changed_s'], 1e-9):.2f} 冷启动",
              "    其中 " + "  ".join(f"{k} {v:.2f}s" for k, v in figures["one_changed_split_s"].items()),
+             "  各次：" + "；".join(f"{k} " + "/".join(f"{v:.2f}" for v in values)
+                                  for k, values in figures["each_run_s"].items()),
              f"  峰值内存 RSS                    {figures['peak_rss_mb']:>8.0f} MB",
              f"  最大的通报 {figures['largest_bulletin']}：{figures['largest_bulletin_mb']:.2f} MB，"
              f"生成 {figures['largest_bulletin_render_s']:.2f} s",
