@@ -24,7 +24,8 @@ from pipeline.settings import Programme
 from pipeline import failpoints, timing
 from pipeline.processes import die_with_parent, start_forked
 from pipeline.timing import phase
-from pipeline.store import Change, Encoded, Store, encode_records
+from pipeline.columns import Encoded, encode_records
+from pipeline.store import Change, Store
 from pipeline.validate import duplicate_key_problems, validate_form
 from schemas import all_kinds
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from pipeline.ingest import ingest_programme
 from pipeline.settings import programme_for
 from pipeline.records import typed
-from pipeline.store import SCHEMA_VERSION, Store, _columns_of, _json_column, record_digests
+from pipeline.columns import _columns_of, _json_column, record_digests
+from pipeline.store import SCHEMA_VERSION, Store
 from schemas import all_kinds
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, PYTHON, article, write_xlsx
 
@@ -258,7 +259,7 @@ def test_a_store_made_before_record_digests_is_brought_up_to_date_with_nothing_l
 
 
 def test_a_file_is_encoded_once_per_distinct_value_with_the_digests_of_its_json_values():
-    from pipeline.store import encode_records
+    from pipeline.columns import encode_records
 
     rows = 40
     frame = pd.DataFrame({
@@ -283,7 +284,7 @@ def test_a_file_is_encoded_once_per_distinct_value_with_the_digests_of_its_json_
 
 
 def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was():
-    from pipeline.store import BLANK, TEXT_SEPARATOR, _deflated_columns
+    from pipeline.columns import BLANK, TEXT_SEPARATOR, deflated_columns
 
     kept = {"文字": ["甲", None, "", "乙\n丙", "甲"] * 3,
             "含标记": ["a" + TEXT_SEPARATOR + "b", None, "c" + BLANK],       # cannot be joined: kept as JSON
@@ -292,7 +293,7 @@ def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was()
             "数": [1, 2.5, None, True], "行": [2, 3, 4], "空列": [],
             "金额": [0.0, -0.0, None, 12.5, float("inf"), None], "实收": [80.0, -1e300, 5e-324],
             "大数": [2 ** 70, 1], "负数": [-(2 ** 63), 2 ** 63 - 1], "真假": [True, False, 1]}
-    packed = _deflated_columns(kept)
+    packed = deflated_columns(kept)
     back = _columns_of(packed)
     for name, column in kept.items():
         expected = column if isinstance(column, list) else [column["values"][c] for c in column["codes"]]
@@ -303,7 +304,7 @@ def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was()
     header = isal_zlib.decompress(packed).split(b"\n")[1]
     assert b"12.5" not in header and b"-1e+300" not in header and b"9223372036854775807" not in header
     assert b"1180591620717411303424" in header                           # 2 ** 70 stays JSON
-    [nan] = _columns_of(_deflated_columns({"x": [float("nan")]}))["x"]
+    [nan] = _columns_of(deflated_columns({"x": [float("nan")]}))["x"]
     assert nan != nan
     # A copy kept before packing (deflated JSON) still loads.
     old = zlib.compress(json.dumps({"文字": ["甲", None], "重复": {"values": ["x"], "codes": [0, 0]}}).encode())
@@ -316,7 +317,7 @@ def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was()
        st.sampled_from(["ns", "us"]))
 @settings(max_examples=300, deadline=None)
 def test_moments_are_digested_from_their_numbers_as_from_their_json_texts(moments, unit):
-    from pipeline.store import _column_parts, _distinct_digests, _moment_digests
+    from pipeline.columns import _column_parts, _distinct_digests, _moment_digests
 
     column = pd.Series(pd.to_datetime(moments)).astype(f"datetime64[{unit}]")
     codes, distinct = _column_parts(column)
@@ -324,7 +325,7 @@ def test_moments_are_digested_from_their_numbers_as_from_their_json_texts(moment
 
 
 def test_moments_out_of_the_years_written_plainly_are_digested_from_their_texts():
-    from pipeline.store import _moment_digests
+    from pipeline.columns import _moment_digests
 
     column = pd.Series(pd.to_datetime(["1850-01-01 09:30", "2026-11-03 00:00"])).to_numpy()
     assert _moment_digests("完工时间", column) is None
