@@ -158,32 +158,53 @@ def inbox_programmes(args: argparse.Namespace) -> list:
     return programmes
 
 
-def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, remember=None) -> int:
+def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, remember=None, unchanged=None) -> int:
     """Under the lock and with the store open, run `run(store, programme, period, now, renderer)` for
     every (programme, period) planned, each run's documents made by the renderer while the next is
-    worked out; wait for them, print the summary; the exit status."""
-    from pipeline.documents.render import Renderer
-    from pipeline.monthly import render_documents, submit_documents
+    worked out; wait for them, print the summary; the exit status. With `unchanged(store, programme,
+    period)`, which gives a programme's run when nothing it depends on changed (else None): when it
+    gives every run, those are all, and pandas, the readers and the renderer are never started."""
     from pipeline.store import Store
-
     from pipeline.outputs import remove_leftovers
 
-    runs = []
     with one_run_at_a_time(args.store), Store(args.store) as store:
         remove_leftovers(args.out)
-        now = clock.now()
-        renderer = Renderer()
-        try:
-            for programme, period in plans:
-                runs.append(run(store, programme, period, now, renderer))
-                submit_documents(runs[-1], renderer)      # rendered while the next programme is worked out
-            render_documents(runs, store, renderer)
-        finally:
-            renderer.close()
-        if remember is not None:
-            remember(store, runs)
+        runs = all_unchanged(store, plans, unchanged) if unchanged is not None else None
+        if runs is None:
+            runs = run_all(store, plans, run)
+            if remember is not None:
+                remember(store, runs)
     print(summary(runs, label, what))
     return EXIT_REJECTED if any(r.has_errors for r in runs) else EXIT_CLEAN
+
+
+def all_unchanged(store, plans: list, unchanged) -> list | None:
+    """Every planned programme's run as `unchanged` gives it; None as soon as one has changed."""
+    runs = []
+    for programme, period in plans:
+        found = unchanged(store, programme, period)
+        if found is None:
+            return None
+        runs.append(found)
+    return runs
+
+
+def run_all(store, plans: list, run) -> list:
+    """Run every planned programme, its documents made by the renderer while the next is worked out."""
+    from pipeline.documents.render import Renderer
+    from pipeline.monthly import render_documents, submit_documents
+
+    runs = []
+    now = clock.now()
+    renderer = Renderer()
+    try:
+        for programme, period in plans:
+            runs.append(run(store, programme, period, now, renderer))
+            submit_documents(runs[-1], renderer)      # rendered while the next programme is worked out
+        render_documents(runs, store, renderer)
+    finally:
+        renderer.close()
+    return runs
 
 
 def progress() -> bool:
@@ -191,13 +212,22 @@ def progress() -> bool:
 
 
 def monthly(args: argparse.Namespace) -> int:
-    from pipeline.monthly import remember_outputs, run_programme
+    from pipeline.reuse import unchanged_run
+
+    def run(store, programme, period, now, renderer):
+        from pipeline.monthly import run_programme
+
+        return run_programme(store, args.inbox, args.out, programme, period, now, progress(), renderer)
+
+    def remember(store, runs):
+        from pipeline.monthly import remember_outputs
+
+        remember_outputs(store, runs, "monthly", period)
 
     period = month_asked(args)
     plans = [(programme, period) for programme in inbox_programmes(args)]
-    return run_each(args, plans, lambda store, programme, period, now, renderer: run_programme(
-        store, args.inbox, args.out, programme, period, now, progress(), renderer), period.label, "月度运行",
-        lambda store, runs: remember_outputs(store, runs, "monthly", period))
+    return run_each(args, plans, run, period.label, "月度运行", remember,
+                    lambda store, programme, period: unchanged_run(store, args.inbox, args.out, programme, period))
 
 
 def evaluation(args: argparse.Namespace) -> int:

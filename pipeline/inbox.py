@@ -6,7 +6,6 @@ in front of a clerk.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import unicodedata
@@ -27,8 +26,6 @@ from schemas import FormKind
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
-EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".csv"}
-SKIPPED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 HEADER_SEARCH_ROWS = 30
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -107,17 +104,6 @@ def _plain_prolog(head: bytes) -> bool:
             return head.startswith(b"<", at) and not head.startswith(b"<!", at)
         if end < 0:
             return False                         # a prolog longer than anything Excel writes
-
-
-@dataclass(frozen=True)
-class InboxFile:
-    """A file found in a programme's inbox folder."""
-
-    path: Path
-    name: str          # path relative to the programme folder, as the clerk knows it
-    sha256: str
-    size: int
-    content: bytes = field(default=b"", repr=False, compare=False)   # the bytes hashed, to archive
 
 
 @dataclass
@@ -221,45 +207,6 @@ class Unrecognised:
     closest: FormKind | None
     missing: list[str]
     unknown: list[str]
-
-
-def is_skipped(path: Path) -> bool:
-    """Excel's ~$ lock files, hidden and system files are passed over silently."""
-    name = path.name
-    return name.startswith("~$") or name.startswith(".") or name.lower() in SKIPPED_NAMES
-
-
-def list_files(folder: Path) -> list[Path]:
-    """The workbooks and CSV files under a programme folder, in a stable order; sub-folders included.
-    Links (to files or folders) are listed, never followed: the caller reports them."""
-    found = []
-    for path in sorted(_walk(folder)):
-        if is_skipped(path):
-            continue
-        if path.is_symlink() or (path.suffix.lower() in EXTENSIONS and path.is_file()):
-            found.append(path)
-    return found
-
-
-def _walk(folder: Path):
-    """Every entry under `folder`, not descending into hidden folders or links to folders (a link
-    to a folder is itself yielded, so that it is reported)."""
-    for entry in sorted(folder.iterdir()):
-        if entry.is_symlink():
-            yield entry
-        elif entry.is_dir():
-            if not entry.name.startswith((".", "~$")):
-                yield from _walk(entry)
-        else:
-            yield entry
-
-
-def fingerprint(path: Path, folder: Path) -> InboxFile:
-    """The file's identity for the ledger: its content hash and size (of a link: of where it points,
-    never of what it points to)."""
-    data = str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
-    return InboxFile(path=path, name=path.relative_to(folder).as_posix(),
-                     sha256=hashlib.sha256(data).hexdigest(), size=len(data), content=data)
 
 
 def read_sheets(path: Path) -> list[RawSheet]:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import faulthandler
-import hashlib
-import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -12,27 +10,26 @@ import resource
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.inbox import Unrecognised, UnreadableFile, fingerprint, list_files, read_sheets, recognise
+from pipeline.inbox import Unrecognised, UnreadableFile, read_sheets, recognise
 from pipeline.problems import ERROR, Problem
-from pipeline.rules.programmes import READING_DERIVATIONS, derivations_code
+from pipeline.results import FileResult
+from pipeline.reuse import inbox_files, known_result, reader_of
+from pipeline.rules.programmes import READING_DERIVATIONS
 from pipeline.settings import Programme
 from pipeline import failpoints, timing
 from pipeline.processes import die_with_parent, start_forked
 from pipeline.timing import phase
 from pipeline.columns import Encoded, encode_records
-from pipeline.store import Change, Store
+from pipeline.store import Store
 from pipeline.validate import duplicate_key_problems, validate_form
 from schemas import all_kinds
 
 
-# Raise when reading or validation changes what a file yields: every file is then read again once,
-# its new rows replacing those of the earlier reading.
-READER_VERSION = 3
 # New files are read in reader processes, two at a time, each reading one file after another: a file
 # that makes the parser take all memory or crash (a sheet whose two cells lie a million rows and
 # 200,000 columns apart) or hang takes down only its reader, and is reported by name.
@@ -40,28 +37,6 @@ READERS = 2
 CHILD_EXTRA_MEMORY = 6 << 30      # address space a reader may add to what it inherits
 RECYCLE_MEMORY = 1 << 30          # a reader that has kept this much more leaves after its file
 CHILD_SECONDS = 900
-
-
-def reader_of(programme: Programme) -> str:
-    """The reader's identity for a programme: the code's version, the settings validation depends on,
-    and the code of what the preset's rules work out when a file is read."""
-    settings = json.dumps(programme.config, ensure_ascii=False, sort_keys=True)
-    code = derivations_code(programme.preset)
-    return f"{READER_VERSION}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}" + (f"-{code}" if code else "")
-
-
-@dataclass
-class FileResult:
-    """What became of one inbox file in this run."""
-
-    name: str
-    status: str                       # 新读入 / 已读过 / 无法读取
-    kinds: list[str]
-    accepted: int
-    rejected: int
-    problems: list[Problem]
-    change: Change = field(default_factory=Change)
-    sha256: str = ""
 
 
 def _sheet_problems(found: Unrecognised, programme: str, file: str) -> Problem:
@@ -307,14 +282,10 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
     New files are read in child processes, two at a time, and stored one by one in their order;
     `idle()`, if given, is called once a reader is left with nothing to read (read_files)."""
     reader = reader_of(programme)
-    paths = list_files(folder) if folder.is_dir() else []
-    identities = [fingerprint(path, folder) for path in paths]
-    seen = [store.seen(programme.id, identity.sha256, reader) for identity in identities]
-    for path, identity, known in zip(paths, identities, seen):
-        if known is not None and not path.is_symlink():
-            store.keep_archived(identity.sha256, identity.content)
-    # Only the bytes of new files are kept, to be archived with their records.
-    identities = [replace(i, content=b"") if known is not None else i for i, known in zip(identities, seen)]
+    found = inbox_files(store, folder, programme, reader)
+    paths = [path for path, _, _ in found]
+    identities = [identity for _, identity, _ in found]
+    seen = [known for _, _, known in found]
     # While the new files are read, the records of those stored before are loaded for the figures.
     readings = read_files([(path, identity.name) for path, identity, known in zip(paths, identities, seen)
                            if known is None], programme, lambda: store.prefetch(programme.id), idle)
@@ -323,8 +294,7 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
         if progress:
             print(f"\r  [{programme.id}] 读取 {number}/{len(paths)} {path.name[:40]:<40}", end="", file=sys.stderr, flush=True)
         if known is not None:
-            results.append(FileResult(identity.name, "已读过", known["kinds"], known["rows_accepted"],
-                                      known["rows_rejected"], known["problems"], sha256=identity.sha256))
+            results.append(known_result(identity, known))
             continue
         reading = next(readings)
         problems, records = reading.problems, reading.records

@@ -4,8 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,15 +12,17 @@ import pandas as pd
 from pipeline.documents.context import monthly_context
 from pipeline.documents.render import PdfJob, Renderer
 from pipeline.inbox import UnreadableFile
-from pipeline.ingest import FileResult, ingest_programme
+from pipeline.ingest import ingest_programme
 from pipeline.problems import ERROR, Problem
 from pipeline.records import typed_all
+from pipeline.results import FileResult, ProgrammeRun
+from pipeline.reuse import attach_problems, code_fingerprint, file_sha256, reuse_outputs
 from pipeline.rules.community import pseudonym, pseudonym_numbers
 from pipeline.rules.counts import record_counts
 from pipeline.rules.figures import Figures, officers_of
 from pipeline.rules.periods import Period
 from pipeline.rules.programmes import monthly_figures, with_pseudonyms
-from pipeline.settings import PROJ_ROOT, Programme
+from pipeline.settings import Programme
 from pipeline.store import Store
 from pipeline.timing import phase
 from pipeline.validate import check_against_roster
@@ -30,38 +31,6 @@ from pipeline.workbooks import annotated_copy, write_workbook
 from schemas import all_kinds
 
 REPORT_COLUMNS = ["项目", "文件", "工作表", "行", "列", "列名", "内容", "代码", "级别", "问题", "修改提示"]
-
-
-@dataclass
-class ProgrammeRun:
-    """What a run did for one programme."""
-
-    programme: Programme
-    files: list[FileResult]
-    written: list[Path] = field(default_factory=list)
-    # PDFs still to render, and annotated copies still to make: handed to the run's Renderer, which
-    # makes them in worker processes while the run goes on (render_documents waits for them).
-    pdf_jobs: list[PdfJob] = field(default_factory=list)
-    copy_jobs: list["CopyJob"] = field(default_factory=list)
-    submitted: list[tuple[object, int]] = field(default_factory=list)    # (job, the Renderer's ticket)
-    # Workbooks still to write, as write_workbook's arguments: written by render_documents once every
-    # programme's PDFs are being made, so that the big workbooks' two processes overlap with them.
-    workbooks: list[tuple[Path, dict, str, object]] = field(default_factory=list)
-    returned_folder: Path | None = None    # its 退回/ folder, cleared of stale copies once they are made
-    # Problems of no file now in the inbox: programme notices, records kept from files since removed.
-    other_problems: list[Problem] = field(default_factory=list)
-    # Problems found over the stored records (roster references), for a rerun that reuses the outputs.
-    derived_problems: list[Problem] = field(default_factory=list)
-    inputs: str = ""          # fingerprint of what the outputs depend on
-    reused: bool = False      # nothing changed: the outputs of the last run stand
-
-    @property
-    def problems(self) -> list[Problem]:
-        return [p for f in self.files for p in f.problems] + self.other_problems
-
-    @property
-    def has_errors(self) -> bool:
-        return any(p.severity == ERROR for p in self.problems)
 
 
 def validation_report(problems: list[Problem]) -> pd.DataFrame:
@@ -137,20 +106,6 @@ def remove_stale_copies(folder: Path, current: list[Path]) -> None:
                 old.unlink()
 
 
-def attach_problems(problems: list[Problem], files: list[FileResult]) -> list[Problem]:
-    """Add each problem to the result of its file (counting its row as sent back); returns the rest."""
-    by_name = {f.name: f for f in files}
-    rest = []
-    for problem in problems:
-        owner = by_name.get(problem.file)
-        if owner is None:
-            rest.append(problem)
-            continue
-        owner.problems = owner.problems + [problem]
-        owner.rejected += 1
-    return rest
-
-
 def pseudonyms_for(store: Store, programme: Programme, records: dict[str, pd.DataFrame]) -> dict[str, str]:
     """工号 → stable pseudonym for a confidential programme (numbers kept in the store for ever); {} otherwise."""
     if not programme.config.get("confidential"):
@@ -189,42 +144,6 @@ def programme_records(store: Store, programme: Programme, files: list[FileResult
 def roster_checked(store: Store, programme: Programme) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """The current records that pass the roster check, and a problem for each that does not."""
     return check_against_roster(current_records(store, programme), programme.id)
-
-
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """A hash of the program itself (code, presets, schemas, templates): new code means new outputs."""
-    digest = hashlib.sha256()
-    for folder in ("pipeline", "schemas", "templates"):
-        for path in sorted((PROJ_ROOT / folder).rglob("*")):
-            if path.is_file() and path.suffix in {".py", ".toml", ".html", ".css"}:
-                digest.update(path.relative_to(PROJ_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def inputs_fingerprint(store: Store, programme: Programme, period: Period, files: list[FileResult], out: Path) -> str:
-    """Everything a programme's outputs for the period depend on: the code, the settings, the period,
-    the inbox files as they are now, and what the store holds."""
-    facts = {"code": code_fingerprint(), "config": programme.config, "period": period.name, "out": str(out),
-             "files": sorted((f.name, f.sha256, f.status == "无法读取") for f in files),
-             "store": store.files_state(programme.id)}
-    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def reusable_outputs(store: Store, programme: Programme, command: str, period: Period, inputs: str
-                     ) -> tuple[list[Path], list[Problem]] | None:
-    """The outputs of the last run, when it had the same inputs and every file is still there unchanged."""
-    found = store.outputs_of(programme.id, command, period.name)
-    if found is None or found[0] != inputs:
-        return None
-    paths = [(Path(path), sha) for path, sha in found[1]["files"]]
-    if not all(path.is_file() and file_sha256(path) == sha for path, sha in paths):
-        return None
-    return [path for path, _ in paths], [Problem(**p) for p in found[1]["problems"]]
 
 
 def remember_outputs(store: Store, runs: list[ProgrammeRun], command: str, period: Period) -> None:
@@ -296,12 +215,7 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
     files = ingest_programme(store, inbox / programme.id, programme, now, progress,
                              idle=renderer.start if renderer is not None else None)
     result = ProgrammeRun(programme, files)
-    result.inputs = inputs_fingerprint(store, programme, period, files, out)
-    reused = reusable_outputs(store, programme, "monthly", period, result.inputs)
-    if reused is not None:
-        result.written, result.derived_problems = reused
-        result.other_problems = attach_problems(result.derived_problems, files)
-        result.reused = True
+    if reuse_outputs(result, store, out, period, "monthly"):
         return result
     if renderer is not None:
         renderer.start()        # its import now runs beside the figures, not beside the readers

@@ -11,7 +11,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.ingest import read_files, reader_of, rejected_rows
+from pipeline.ingest import read_files, rejected_rows
+from pipeline.reuse import reader_of
 from pipeline.problems import Problem
 from pipeline.settings import Programme, programme_for
 from pipeline.store import Store

@@ -138,8 +138,7 @@ def programme_for(folder: str, settings: dict) -> Programme:
 
 def _check_rule_names(preset: str, folder: str, rules: dict) -> None:
     """Settings values that name things the rules look up (tie-break columns) must name real ones."""
-    from pipeline.rules.awards import ROUNDINGS
-    from pipeline.rules.programmes import ENGINEER_RANK_COLUMNS, TIE_BREAK_COLUMNS, tie_break_problems
+    from pipeline.rules.choices import ENGINEER_RANK_COLUMNS, ROUNDINGS, TIE_BREAK_COLUMNS, tie_break_problems
 
     where = f"设置文件 programmes.\"{folder}\".rules"
     if "award_rounding" in rules and rules["award_rounding"] not in ROUNDINGS:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import subprocess
+import sys
 
 from pipeline import timing
 from pipeline.__main__ import main
+from pipeline.settings import PROJ_ROOT
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, ROSTER_HEADERS, article, write_xlsx
 
 
@@ -47,6 +50,34 @@ def test_a_second_run_with_nothing_changed_reads_no_inbox_file_and_renders_nothi
     assert second.get("render", 0) < 0.05                               # nothing was rendered
     assert stamps(tmp_path) == before
     assert said.count("沿用上次生成的文件") == 2
+
+
+def test_a_run_that_finds_nothing_changed_answers_from_the_ledger_without_pandas(tmp_path):
+    inbox = inbox_with_two_programmes(tmp_path)
+    run(tmp_path, inbox)
+    # A process of its own, as a clerk starts it: it must not pay for importing pandas, the readers'
+    # libraries or WeasyPrint only to find that the last outputs stand.
+    arguments = ["monthly", "--period", "2026-11", "--inbox", str(inbox), "--out", str(tmp_path / "out"),
+                 "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml")]
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['pipeline', *{arguments!r}]\n"
+            "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
+            "except SystemExit as done:\n    status = done.code\n"
+            "heavy = sorted(m for m in ('pandas', 'numpy', 'pandera', 'python_calamine', 'weasyprint') if m in sys.modules)\n"
+            "print('status', status, 'imported', heavy)")
+    before = stamps(tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJ_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.count("沿用上次生成的文件") == 2
+    assert done.stdout.splitlines()[-1] == "status 0 imported []"
+    assert stamps(tmp_path) == before
+
+
+def test_the_modules_named_in_the_readers_identity_are_those_of_the_reading_derivations():
+    from pipeline.reuse import READING_DERIVATION_MODULES
+    from pipeline.rules.programmes import READING_DERIVATIONS
+
+    assert READING_DERIVATION_MODULES == {preset: tuple(sorted({derive.__module__ for derive in kinds.values()}))
+                                          for preset, kinds in READING_DERIVATIONS.items()}
 
 
 def test_changing_one_programmes_file_renders_only_that_programme(tmp_path):

@@ -6,12 +6,13 @@ inside the award line are all awarded, so nobody loses an award to the order of 
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pandas as pd
 
+from pipeline.rules.choices import ROUNDINGS
 
-ROUNDINGS = {"up": ROUND_CEILING, "down": ROUND_FLOOR, "nearest": ROUND_HALF_UP}
+
 
 
 def award_places(eligible: int, share: float, minimum: int, rounding: str = "up") -> int:

@@ -1,10 +1,6 @@
 """Which rules each preset runs: the monthly figures and the assessment of every programme."""
 from __future__ import annotations
 
-import hashlib
-import sys
-from pathlib import Path
-
 import pandas as pd
 
 from pipeline.rules import after_sales, class_officers, community, correspondents, teaching
@@ -12,38 +8,14 @@ from pipeline.rules.figures import Figures, officer_table, officers_of, no_reaso
 from pipeline.rules.periods import Period, counting_span
 
 # The columns a preset's tie_breaks may name, per preset (the assessment table has them).
-TIE_BREAK_COLUMNS = {"community": ["反馈数", "出席例会"], "teaching": ["已处理数", "反馈数"],
-                     "class-officers": ["有反馈月数"], "correspondents": []}
 PERSONAL_COLUMNS = ("姓名", "联系电话")
 ID_COLUMNS = ("工号", "作者工号", "工号或单位")
 
 
 # What a preset's rules work out for each record of a kind when its file is read (in the reader
-# process), kept with the records as _d:… columns: frame, rules → those columns.
+# process), kept with the records as _d:… columns: frame, rules → those columns. Their modules are
+# named in pipeline.reuse.READING_DERIVATION_MODULES too: their code is part of the reader's identity.
 READING_DERIVATIONS = {"after-sales": {"service_cards": after_sales.card_derivations}}
-
-
-def derivations_code(preset: str) -> str:
-    """A hash of the code of a preset's reading derivations (their modules' source), '' when it has
-    none: new code, files read again."""
-    derivations = READING_DERIVATIONS.get(preset, {}).values()
-    if not derivations:
-        return ""
-    digest = hashlib.sha256()
-    for derive in derivations:
-        digest.update(Path(sys.modules[derive.__module__].__file__).read_bytes())
-    return digest.hexdigest()[:12]
-
-
-# The columns the after-sales engineers may be ranked by.
-ENGINEER_RANK_COLUMNS = ["满意率", "准时率", "回访合格率", "提前到达达标率", "工单数"]
-
-
-def tie_break_problems(preset: str, rules: dict) -> list[str]:
-    """The names in the preset's tie_breaks (or engineer_rank_by) that its tables do not have."""
-    allowed = TIE_BREAK_COLUMNS.get(preset, [])
-    wrong = [name for name in rules.get("tie_breaks", []) if name not in allowed]
-    return wrong + [name for name in rules.get("engineer_rank_by", []) if name not in ENGINEER_RANK_COLUMNS]
 
 
 def monthly_figures(preset: str, records: dict[str, pd.DataFrame], rules: dict, period: Period,
