@@ -59,16 +59,13 @@ def test_a_run_that_finds_nothing_changed_answers_from_the_ledger_without_pandas
     # libraries or WeasyPrint only to find that the last outputs stand.
     arguments = ["monthly", "--period", "2026-11", "--inbox", str(inbox), "--out", str(tmp_path / "out"),
                  "--store", str(tmp_path / "s.sqlite"), "--settings", str(tmp_path / "none.toml")]
-    code = ("import runpy, sys\n"
-            f"sys.argv = ['pipeline', *{arguments!r}]\n"
-            "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
-            "except SystemExit as done:\n    status = done.code\n"
-            "heavy = sorted(m for m in ('pandas', 'numpy', 'pandera', 'python_calamine', 'weasyprint') if m in sys.modules)\n"
-            "print('status', status, 'imported', heavy)")
     before = stamps(tmp_path)
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJ_ROOT, capture_output=True, text=True, timeout=120)
-    assert done.stdout.count("沿用上次生成的文件") == 2
-    assert done.stdout.splitlines()[-1] == "status 0 imported []"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipeline", *arguments], cwd=PROJ_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.count("沿用上次生成的文件") == 2
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "pipeline.reuse" in imported
+    assert not imported & {"pandas", "numpy", "pandera", "python_calamine", "weasyprint"}
     assert stamps(tmp_path) == before
 
 
