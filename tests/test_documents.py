@@ -18,8 +18,8 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.__main__ import main
 from pipeline.rules.after_sales import district
-from pipeline.documents.render import (ArraysByLength, ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes, render_all, PdfJob,
-                                       subsetting_notice)
+from pipeline.documents.render import (ArraysByLength, FontFiles, ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes,
+                                       render_all, PdfJob, subsetting_notice)
 from tests.conftest import ROSTER_HEADERS, SAMPLE_INBOX, run_cli, sheets_with_formulas, write_xlsx
 from tests.test_figures_e2e import raw_rows
 
@@ -300,6 +300,35 @@ def test_the_font_writers_cffi_handle_changes_no_byte_of_the_pdf(tmp_path):
         assert pdf_bytes("evaluation.html", context) == wrapped
     finally:
         fonts.ffi = ArraysByLength(fonts.ffi)
+
+
+def test_font_files_kept_in_the_warm_up_are_handed_out_instead_of_copied_and_change_no_byte(tmp_path):
+    from weasyprint.pdf import fonts
+
+    from pipeline.documents.render import _warm_up
+
+    context = context_for(tmp_path)
+    context["facts"].append("堃犇鑫 ABC abc 0123 ，。；：（）【】")
+    files = fonts.get_hb_object_data
+    assert isinstance(files, FontFiles)
+    kept, faces = dict(files.kept), set(files.faces)
+    try:
+        files.kept.clear()
+        files.faces.clear()
+        copied = pdf_bytes("evaluation.html", context)
+        _warm_up()
+        assert files.kept and not files.keeping
+        assert all(len(data) > 1_000_000 for data in files.kept.values())      # whole font files, no subset
+        copies = []
+        original = files.original
+        files.original = lambda *args: copies.append(args) or original(*args)
+        try:
+            assert pdf_bytes("evaluation.html", context) == copied
+        finally:
+            files.original = original
+        assert not any(files._address(args[0]) in files.faces for args in copies)    # no kept face copied again
+    finally:
+        files.kept, files.faces = kept, faces
 
 
 @dataclass(frozen=True)
