@@ -264,3 +264,29 @@ def test_information_incomplete_counts_blank_and_unknown_words_alike_however_cel
     text = values.astype("string").str.strip()
     expected = (text.isna() | (text == "") | text.isin(words)).fillna(True).astype(bool)
     pd.testing.assert_series_equal(after_sales.blank_or_unknown(values, words), expected)
+
+
+def test_after_sales_trend_months_counted_in_one_pass_are_those_of_each_month_alone():
+    months = [month(f"2026-{n:02d}") for n in range(6, 11)]
+    shapes = [card(), card(到达时间="2026-11-03 09:40"), card(用户评价="不满意"), phone_call(),
+              card(服务方式="拉修", 到达时间=None), card(完工时间=None)]
+    cards = []
+    for number in range(60):        # cards in every month but August, and some in November (not counted)
+        day = dt.date(2026, 6 + number % 6, 1 + number % 27)
+        if day.month == 8:
+            continue
+        moment = f"{day} 10:{number % 60:02d}"
+        shape = shapes[number // 6 % len(shapes)]
+        cards.append({**shape, "工单号": f"GD{number}", "完工时间": moment if shape["完工时间"] else None,
+                      "预约时间": shape["预约时间"] and f"{day} 09:30",
+                      "到达时间": shape["到达时间"] and f"{day} 09:{20 + number % 17}"})
+    frame = records(service_cards=cards)["service_cards"]
+    together = after_sales.months_kpis(frame, months, RULES)
+    for one in months:
+        alone = after_sales.kpis(*after_sales.checked(frame, one, RULES), RULES)
+        expected = {k: alone[k] for k in after_sales.TREND_KPIS}
+        assert together[one.name].keys() == expected.keys()
+        for k, value in expected.items():       # the same numbers, and blank (NaN) where nothing is counted
+            assert together[one.name][k] == value or (value != value and together[one.name][k] != together[one.name][k])
+            assert type(together[one.name][k]) is type(value)
+    assert together["2026-08"]["工单数"] == 0 and together["2026-06"]["工单数"] > 0

@@ -11,9 +11,9 @@ import pandas as pd
 
 from pipeline.convert import TEXTS_OR_NONE
 from pipeline.rules.awards import ranks
-from pipeline.rules.figures import Figures, Later, Tables, trend, no_reasons, officer_table, officers_of
-from pipeline.rules.officers import records_in
-from pipeline.rules.periods import Period, counting_span
+from pipeline.rules.figures import TREND_MONTHS, Figures, Later, Tables, trend, no_reasons, officer_table, officers_of
+from pipeline.rules.officers import in_period, records_in
+from pipeline.rules.periods import Period, counting_span, last_months
 
 CODES = ("信息不全", "迟到", "严重迟到", "回访超时", "未回访", "需再次上门", "疑似虚假满意", "收费不符", "交卡超时",
          "上报超时")
@@ -498,6 +498,8 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     outlets = grouped_kpis(cards, flags, ["网点"], rules, counts)
     engineers = engineer_table(cards, flags, rules, counts)
     officers = officers_of(records, rules)
+    earlier = months_kpis(records["service_cards"], [m for m in last_months(period, TREND_MONTHS)
+                                                     if m.name != period.name], rules)
 
     @cache
     def codes_text() -> pd.Series:         # each card's codes, made once for the three lists that show them
@@ -513,8 +515,8 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         "问题工单": Later(lambda: problem_cards(cards, codes_text())),
         "需再次上门": revisit_list(cards, flags),
         "更新工单": Later(lambda: updated_cards(cards, codes_text(), changed)),
-        "趋势": trend(period, lambda m: month_kpis(records["service_cards"], m, rules) if m.name != period.name
-                     else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in ("工单数", "准时率", "满意率")}),
+        "趋势": trend(period, lambda m: earlier[m.name] if m.name != period.name
+                     else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in TREND_KPIS}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],
                              records["attendance"], no_reasons(officers), no_reasons(officers)),
     })
@@ -525,11 +527,23 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     return Figures(tables, facts)
 
 
-def month_kpis(all_cards: pd.DataFrame, month: Period, rules: dict) -> dict[str, object]:
-    """工单数, 准时率 and 满意率 of the cards completed in one month (for the trend)."""
-    cards, flags = checked(all_cards, month, rules)
-    figures = kpis(cards, flags, rules)
-    return {"工单数": figures["工单数"], "准时率": figures["准时率"], "满意率": figures["满意率"]}
+TREND_KPIS = ("工单数", "准时率", "满意率")
+
+
+def months_kpis(all_cards: pd.DataFrame, months: list[Period], rules: dict) -> dict[str, dict[str, object]]:
+    """Per month (by name): 工单数, 准时率 and 满意率 of the cards completed in it, for the trend. In one
+    pass over the cards of all the months: a card's counts do not depend on the month counted."""
+    done = all_cards["完工时间"]
+    which = np.full(len(all_cards), -1)
+    for number, month in enumerate(months):
+        which[in_period(done, month).to_numpy()] = number
+    chosen = which >= 0
+    cards = all_cards[chosen].reset_index(drop=True)
+    counts = card_counts(cards, card_problems(cards, rules), rules)
+    table = kpi_table(counts.groupby(which[chosen]).sum().reindex(range(len(months)), fill_value=0))
+    return {month.name: {column: (int(table.at[number, column]) if column.endswith("数")
+                                  else float(table.at[number, column])) for column in TREND_KPIS}
+            for number, month in enumerate(months)}
 
 
 def daily_figures(records: dict[str, pd.DataFrame], rules: dict, day: Period, changed: frozenset[str]) -> Figures:
