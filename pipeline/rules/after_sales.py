@@ -279,7 +279,8 @@ def rating(cards: pd.DataFrame) -> pd.Series:
 
 
 def rated(cards: pd.DataFrame) -> pd.Series:
-    return rating(cards).notna() & ~rating(cards).isin(NOT_RATED)
+    said = rating(cards)
+    return said.notna() & ~said.isin(NOT_RATED)
 
 
 def content(cards: pd.DataFrame) -> pd.Series:
@@ -339,9 +340,9 @@ def engineer_anomaly(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """Per engineer: 监督卡满意占比 (cards saying 满意), 回访不满意占比 (of the cards with a 回访结果), and 复核
     (是 when the first is ≥ 95 % while the second is ≥ 20 %)."""
     said = (cards["用户评价"] == SATISFIED).groupby([cards["网点"], cards["服务工程师"]], sort=False).mean()
-    with_callback = cards[cards["回访结果"].notna()]
-    unhappy = (with_callback["回访结果"] == UNSATISFIED).groupby(
-        [with_callback["网点"], with_callback["服务工程师"]], sort=False).mean().reindex(said.index)
+    called = cards["回访结果"].notna()         # only the three columns of those cards, not all of them
+    unhappy = (cards.loc[called, "回访结果"] == UNSATISFIED).groupby(
+        [cards.loc[called, "网点"], cards.loc[called, "服务工程师"]], sort=False).mean().reindex(said.index)
     flagged = (said >= rules["anomaly_satisfied_share"]) & (unhappy >= rules["anomaly_unsatisfied_share"]).fillna(False)
     return pd.DataFrame({"监督卡满意占比": said, "回访不满意占比": unhappy,
                          "复核": np.where(flagged, "是", "")}, index=said.index)
@@ -469,8 +470,8 @@ def card_sheet(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
 
 def revisit_list(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """The cards needing another visit (需再次上门): 工单号, 网点, 服务工程师, 完工时间, 用户评价, 回访结果."""
-    chosen = cards[flags["需再次上门"]]
-    return sorted_rows(chosen[["工单号", "网点", "服务工程师", "完工时间", "用户评价", "回访结果"]], ["网点", "完工时间"])
+    chosen = cards.loc[flags["需再次上门"], ["工单号", "网点", "服务工程师", "完工时间", "用户评价", "回访结果"]]
+    return sorted_rows(chosen, ["网点", "完工时间"])
 
 
 def checked(cards: pd.DataFrame, period: Period, rules: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
