@@ -447,9 +447,8 @@ def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def problem_cards(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
     """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题
     (`text`: the cards' problem_text)."""
-    chosen = cards[text != ""]
-    listed = pd.DataFrame({"网点": chosen["网点"], "服务工程师": chosen["服务工程师"], "工单号": chosen["工单号"],
-                         "完工时间": chosen["完工时间"], "问题": text[text != ""]})
+    with_codes = text != ""
+    listed = cards.loc[with_codes, ["网点", "服务工程师", "工单号", "完工时间"]].assign(问题=text[with_codes])
     return sorted_rows(listed, ["网点", "服务工程师", "完工时间", "工单号"])
 
 
