@@ -88,7 +88,7 @@ class FontFiles:
 
     def __call__(self, hb_object, ot_color=None, glyph=None):
         face = self._address(hb_object)
-        if ot_color is not None or not (face in self.faces):
+        if ot_color is not None or face not in self.faces:
             return self.original(hb_object, ot_color, glyph)
         blob = self.harfbuzz.hb_face_reference_blob(hb_object)
         length = self.ffi.new("unsigned int *")
@@ -179,7 +179,7 @@ def pdf_bytes(template: str, context: dict) -> bytes:
     """The PDF of a template rendered with the context; the same context gives the same bytes."""
     return _document(html_of(template, context)).write_pdf(font_config=_font_config(),
                                                            pdf_identifier=b"officer-report-pipeline",
-                                                            uncompressed_pdf=False)
+                                                           uncompressed_pdf=False)
 
 
 def write_pdf(path: Path, template: str, context: dict) -> Path:
