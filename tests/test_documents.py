@@ -6,6 +6,8 @@ import http.server
 import io
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.__main__ import main
 from pipeline.rules.after_sales import district
+from pipeline.settings import PROJ_ROOT
 from pipeline.documents.render import (ArraysByLength, FontFiles, ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes,
                                        render_all, PdfJob, subsetting_notice)
 from tests.conftest import ROSTER_HEADERS, SAMPLE_INBOX, run_cli, sheets_with_formulas, write_xlsx
@@ -414,7 +417,6 @@ def test_headings_of_the_first_level_are_hei_and_of_the_second_kai(documents):
 
 def test_docs_holds_a_current_picture_of_each_sample_document():
     from pipeline.sample_documents import PICTURES
-    from pipeline.settings import PROJ_ROOT
 
     readme = (PROJ_ROOT / "README.md").read_text(encoding="utf-8")
     for picture in PICTURES:
@@ -470,3 +472,62 @@ def test_bar_labels_wider_than_their_slot_stand_upright_whole_and_values_leave_t
     assert ">3.5<" not in crowded and ">1.5<" not in crowded     # no value over a 4 pt bar
     long = str(bar_chart("t", [f"第{n}个很长很长的单位名称" for n in range(30)], {"数": [1.0] * 30}))
     assert long.count("…<") == 30
+
+
+IMPORT_COUNTING_PROGRAMS = """
+import ctypes.util, subprocess, sys
+started = []
+original = subprocess.Popen._execute_child
+subprocess.Popen._execute_child = lambda self, args, *rest: started.append(args) or original(self, args, *rest)
+searching = ctypes.util.find_library
+from pipeline.documents.render import _weasyprint
+weasyprint = _weasyprint()
+assert ctypes.util.find_library is searching, "find_library left replaced"
+assert weasyprint.HTML(string="<p>通报</p>").write_pdf().startswith(b"%PDF")
+print(len(started))
+"""
+
+
+def test_importing_weasyprint_for_the_renderer_starts_no_program_to_look_for_its_libraries():
+    # cffi hands each library name the loader cannot open to ctypes' find_library, which runs
+    # ldconfig, gcc and ld: ~200 programs (0.15 s) before WeasyPrint reaches the sonames it opens.
+    done = subprocess.run([sys.executable, "-c", IMPORT_COUNTING_PROGRAMS], cwd=PROJ_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"], done.stdout
+
+
+IMPORT_FAILING_BY_SONAME = """
+import contextlib, sys
+from pipeline.documents import render
+
+@contextlib.contextmanager
+def sonames_not_found():
+    # As if a library were found only by ctypes' search: the first import fails half-way.
+    import weasyprint.css                     # some of WeasyPrint is imported, then it fails
+    raise OSError("cannot load library 'libpango-1.0.so.0'")
+    yield
+
+render._libraries_by_soname = sonames_not_found
+weasyprint = render._weasyprint()
+assert weasyprint.HTML(string="<p>通报</p>").write_pdf().startswith(b"%PDF")
+print("ok")
+"""
+
+
+def test_weasyprint_is_imported_again_with_ctypes_search_when_a_library_is_not_found_by_its_soname():
+    done = subprocess.run([sys.executable, "-c", IMPORT_FAILING_BY_SONAME], cwd=PROJ_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ok"], done.stdout
+
+
+def test_the_renderer_compiles_each_template_once_before_it_forks_its_workers():
+    from pipeline.documents.render import _warm_up, environment
+
+    _warm_up()
+    compiled = environment().get_template("monthly.html")
+    assert environment() is environment()
+    assert environment().get_template("monthly.html") is compiled
+    assert {"monthly.html", "evaluation.html", "daily.html", "certificate.html"} <= {
+        name for _, name in environment().cache.keys()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import io
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -16,6 +17,7 @@ import re
 import sys
 import time
 import traceback
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -105,11 +107,42 @@ class FontFiles:
         return int(self.ffi.cast("uintptr_t", pointer))
 
 
+@contextmanager
+def _libraries_by_soname():
+    """On Linux, while WeasyPrint is imported: ctypes' find_library finds nothing. WeasyPrint opens
+    each C library it needs (Pango, HarfBuzz, fontconfig…) by trying several names; cffi hands every
+    name the loader cannot open as it is ('libpango-1.0-0') to find_library, which runs ldconfig,
+    gcc and ld to look for it: some 200 programs started, ~0.15 s of every process that renders,
+    before WeasyPrint reaches the soname the loader opens by itself ('libpango-1.0.so.0'). Where
+    that fails after all, the import is made again with find_library as it is."""
+    import ctypes.util
+
+    searching = ctypes.util.find_library
+    if sys.platform.startswith("linux"):
+        ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = searching
+
+
+def _import_weasyprint():
+    """`import weasyprint`, its C libraries opened by their sonames (_libraries_by_soname)."""
+    try:
+        with _libraries_by_soname(), redirect_stdout(io.StringIO()):    # its own advice, should it fail
+            import weasyprint
+    except OSError:
+        for name in [name for name in sys.modules if name.split(".")[0] == "weasyprint"]:
+            del sys.modules[name]
+        import weasyprint
+    return weasyprint
+
+
 @functools.cache
 def _weasyprint():
     """WeasyPrint, imported once, with its font writer's cffi handle wrapped in ArraysByLength and its
     font files read through FontFiles (what it writes is the same: tests compare the bytes)."""
-    import weasyprint
+    weasyprint = _import_weasyprint()
     from weasyprint.pdf import fonts
     from weasyprint.text.ffi import ffi, harfbuzz
 
@@ -159,8 +192,11 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja environment of every document: autoescaping on, undefined names are errors."""
+    """The Jinja environment of every document: autoescaping on, undefined names are errors. One per
+    process, so that each template is compiled once (the renderer compiles them all before it forks
+    its workers: _warm_up)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -358,8 +394,8 @@ WARM_UP = ('<!DOCTYPE html><html lang="zh-CN"><head><link rel="stylesheet" href=
 def _warm_up() -> None:
     """Write a PDF of a few lines once in the renderer's own process, before it forks any worker: each
     worker then finds the fonts of the shared FontConfiguration looked up, loaded and shaped, their
-    files kept (FontFiles), and the writer's fixed cffi types parsed, instead of doing all that for
-    its document. (0.25 s here; each bulletin then takes ~0.06 s less.)"""
+    files kept (FontFiles), the writer's fixed cffi types parsed and the templates compiled, instead
+    of doing all that for its document. (0.25 s here; each bulletin then takes ~0.06 s less.)"""
     from weasyprint.pdf import fonts
 
     fonts.get_hb_object_data.keeping = True
@@ -369,6 +405,8 @@ def _warm_up() -> None:
         fonts.get_hb_object_data.keeping = False
     for cdecl in WRITER_TYPES:
         fonts.ffi.typeof(cdecl)
+    for name in environment().list_templates(extensions=["html"]):
+        environment().get_template(name)
 
 
 def _worker(connection, parent: int, job) -> None:
