@@ -1,24 +1,23 @@
-"""The only module that opens inbox files: list them, read every sheet, find the header, know the form.
+"""Inbox files' sheets (read by pipeline.sheets) → forms: find the header, know the form; and the
+editable copy of a clerk's file that annotated copies are made from.
 
 Nothing here changes an inbox file. A file that cannot be read becomes a problem, never an exception
 in front of a clerk.
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
 from pipeline.convert import blank_flags, mostly_distinct
+from pipeline.sheets import RawSheet, read_sheets
 from pipeline.problems import column_letter
 from pipeline.xlsx import ILLEGAL_XML
 from schemas import FormKind
@@ -27,93 +26,12 @@ if TYPE_CHECKING:
     from openpyxl import Workbook
 
 HEADER_SEARCH_ROWS = 30
-CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_MAGIC = b"PK\x03\x04"
-# What a workbook from Excel, WPS or LibreOffice stays far below; a zip bomb does not. Checked from
-# the archive's directory before anything is unpacked.
-MAX_ENTRIES = 10_000
-MAX_UNPACKED_BYTES = 2 << 30
-MAX_RATIO = 250                  # unpacked / packed, for an entry of more than RATIO_FLOOR bytes unpacked
-RATIO_FLOOR = 1 << 20
-XML_HEAD_BYTES = 1 << 20         # a DOCTYPE (entity definitions) can only come before the root element
-EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
-_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 
 _HEADER_NOISE = re.compile(r"[\s*＊]+|[（(](必填|选填|必选|可选)[)）]")
 _NOTE_ROW = re.compile(
     r"^(填表人|填报人|制表人?|审核人?|审批人?|负责人|联系人|联系电话|说明|注|备注|签字|签名|填表日期|填报日期)\s*[:：]"
     r"|^(合计|总计|小计)"
 )
-
-
-class UnreadableFile(Exception):
-    """A file that cannot be opened at all; `code` names the problem in the catalogue."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-def check_package(data: bytes) -> None:
-    """Refuse a zip-based workbook that would unpack to far more than any real one (a zip bomb), or
-    whose XML declares a DOCTYPE (entity definitions: the 'billion laughs'); raises UnreadableFile.
-    Only the archive's directory and the first bytes of each XML part are looked at."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return                                   # not a readable archive: the reader says so
-    if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise UnreadableFile("E_FILE_UNSAFE")
-    for entry in entries:
-        if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
-            raise UnreadableFile("E_FILE_UNSAFE")
-    for entry in entries:
-        if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
-            continue
-        try:
-            with archive.open(entry) as part:
-                head = part.read(XML_HEAD_BYTES)
-        except Exception:  # a broken part: the reader reports the file as unreadable
-            return
-        if not _plain_prolog(head):
-            raise UnreadableFile("E_FILE_UNSAFE")
-
-
-def _plain_prolog(head: bytes) -> bool:
-    """Whether an XML part reaches its root element through nothing but the XML declaration,
-    processing instructions, comments and white space (no DOCTYPE, so no entity can be defined) within
-    its first XML_HEAD_BYTES."""
-    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if head.startswith(bom):
-            head = head[2:].decode(encoding, errors="ignore").encode("utf-8")
-    head = head.removeprefix(b"\xef\xbb\xbf")
-    at = 0
-    while True:
-        while at < len(head) and head[at:at + 1].isspace():
-            at += 1
-        if head.startswith(b"<?", at):
-            end = head.find(b"?>", at)
-            at = end + 2
-        elif head.startswith(b"<!--", at):
-            end = head.find(b"-->", at)
-            at = end + 3
-        elif at >= len(head):
-            return len(head) < XML_HEAD_BYTES    # a part of nothing but a prolog; or undecided: refused
-        else:
-            return head.startswith(b"<", at) and not head.startswith(b"<!", at)
-        if end < 0:
-            return False                         # a prolog longer than anything Excel writes
-
-
-@dataclass
-class RawSheet:
-    """A sheet's cells as python-calamine gives them; rows[i] is Excel row i + 1, column 0 is A.
-    A sheet beyond Excel's own limits is not read: `too_large`, and no rows."""
-
-    name: str
-    rows: list[list[object]]
-    too_large: bool = False
 
 
 class Column:
@@ -209,38 +127,6 @@ class Unrecognised:
     unknown: list[str]
 
 
-def read_sheets(path: Path) -> list[RawSheet]:
-    """Every sheet of a workbook or CSV file, as raw cells; raises UnreadableFile."""
-    data = path.read_bytes()
-    if not data:
-        raise UnreadableFile("E_FILE_EMPTY")
-    if path.suffix.lower() == ".csv":
-        return [RawSheet(path.stem, _read_csv(data))]
-    if data.startswith(CFB_MAGIC) and _ENCRYPTION_STREAM in data[:1 << 20]:
-        raise UnreadableFile("E_FILE_ENCRYPTED")
-    if data.startswith(ZIP_MAGIC):
-        check_package(data)
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = []
-        for meta in workbook.sheets_metadata:
-            if meta.typ != SheetTypeEnum.WorkSheet:
-                continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            if sheet.end is not None and (sheet.end[0] >= EXCEL_ROWS or sheet.end[1] >= EXCEL_COLUMNS):
-                sheets.append(RawSheet(meta.name, [], too_large=True))
-                continue
-            rows = sheet.to_python(skip_empty_area=False)
-            sheets.append(RawSheet(meta.name, rows))
-        return sheets
-    except PasswordError:
-        raise UnreadableFile("E_FILE_ENCRYPTED") from None
-    except Exception:  # calamine raises many kinds; to a clerk they all mean "cannot be opened"
-        if data.startswith(CFB_MAGIC) and path.suffix.lower() in {".xlsx", ".xlsm"}:
-            raise UnreadableFile("E_FILE_ENCRYPTED") from None
-        raise UnreadableFile("E_FILE_UNREADABLE") from None
-
-
 def editable_copy(path: Path) -> Workbook:
     """An openpyxl workbook of the clerk's file to annotate: the file itself for .xlsx/.xlsm, else its
     cells rebuilt as .xlsx. Read from bytes: the inbox file is never opened for writing."""
@@ -263,23 +149,6 @@ def editable_copy(path: Path) -> Workbook:
                 if cell.data_type == "f":           # a text the clerk typed, not a formula we would write
                     cell.data_type = "s"
     return book
-
-
-def _read_csv(data: bytes) -> list[list[object]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableFile("E_CSV_ENCODING")
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
 
 
 def normalise_header(text: object) -> str:

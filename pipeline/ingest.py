@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.inbox import Unrecognised, UnreadableFile, read_sheets, recognise
+from pipeline.inbox import Unrecognised, recognise
+from pipeline.sheets import UnreadableFile, read_sheets
 from pipeline.problems import ERROR, Problem
 from pipeline.results import FileResult
 from pipeline.reuse import inbox_files, known_result, reader_of

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline.documents.context import monthly_context
 from pipeline.documents.render import PdfJob, Renderer
-from pipeline.inbox import UnreadableFile
+from pipeline.sheets import UnreadableFile
 from pipeline.ingest import ingest_programme
 from pipeline.problems import ERROR, Problem
 from pipeline.records import typed_all

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipeline.annotate import annotated_package
-from pipeline.inbox import check_package, editable_copy
+from pipeline.inbox import editable_copy
+from pipeline.sheets import check_package
 from pipeline.outputs import stable_zip, write_atomically
 from pipeline.xlsx import column_width, workbook_bytes
 

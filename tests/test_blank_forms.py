@@ -5,7 +5,8 @@ import openpyxl
 import pytest
 
 from pipeline.blank_forms import template_name, write_templates
-from pipeline.inbox import FormSheet, read_sheets, recognise
+from pipeline.inbox import FormSheet, recognise
+from pipeline.sheets import read_sheets
 from pipeline.settings import programme_for
 from schemas import all_kinds
 

@@ -153,7 +153,7 @@ def test_a_csv_sent_back_keeps_formula_like_text_as_text_and_drops_control_chara
     "<?pi x?>\n<!-- a -->\n",
 ])
 def test_an_entity_definition_behind_a_long_prolog_is_refused_too(tmp_path, prolog):
-    from pipeline.inbox import UnreadableFile, read_sheets
+    from pipeline.sheets import UnreadableFile, read_sheets
 
     xml = hostile.sheet(f'<row r="1">{hostile.cell("A1", "&lol1;")}</row>',
                         prolog + '<!DOCTYPE worksheet [<!ENTITY lol1 "lol">]>')

@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 import xlwt
 
-from pipeline.inbox import FormSheet, RawSheet, Unrecognised, UnreadableFile, normalise_header, read_sheets, recognise
+from pipeline.inbox import FormSheet, Unrecognised, normalise_header, recognise
+from pipeline.sheets import RawSheet, UnreadableFile, read_sheets
 from pipeline.inbox_files import list_files
 from schemas import all_kinds
 from tests.conftest import ARTICLE_HEADERS, FEEDBACK_HEADERS, write_xlsx
