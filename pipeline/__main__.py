@@ -163,7 +163,8 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
     every (programme, period) planned, each run's documents made by the renderer while the next is
     worked out; wait for them, print the summary; the exit status. With `unchanged(store, programme,
     period)`, which gives a programme's run when nothing it depends on changed (else None): when it
-    gives every run, those are all, and pandas, the readers and the renderer are never started."""
+    gives every run, those are all, and pandas, the readers and the renderer are never started.
+    Otherwise the first new file is read ahead (pipeline.ahead) while the run imports pandas."""
     from pipeline.store import Store
     from pipeline.outputs import remove_leftovers
 
@@ -171,11 +172,22 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
         remove_leftovers(args.out)
         runs = all_unchanged(store, plans, unchanged) if unchanged is not None else None
         if runs is None:
-            runs = run_all(store, plans, run)
+            from pipeline.ahead import reading_ahead
+
+            with reading_ahead(new_files_of(store, args.inbox, [programme for programme, _ in plans])):
+                runs = run_all(store, plans, run)
             if remember is not None:
                 remember(store, runs)
     print(summary(runs, label, what))
     return EXIT_REJECTED if any(r.has_errors for r in runs) else EXIT_CLEAN
+
+
+def new_files_of(store, inbox: Path, programmes: list) -> list[tuple[Path, frozenset[str]]]:
+    """Each programme's inbox folder and the content hashes of the files read from it before
+    (pipeline.ahead reads the first file not among them while the run imports what it needs)."""
+    from pipeline.reuse import reader_of
+
+    return [(inbox / programme.id, store.read_hashes(programme.id, reader_of(programme))) for programme in programmes]
 
 
 def all_unchanged(store, plans: list, unchanged) -> list | None:

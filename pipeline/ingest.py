@@ -6,7 +6,6 @@ import faulthandler
 import multiprocessing
 import multiprocessing.connection
 import os
-import resource
 import sys
 import time
 import traceback
@@ -22,8 +21,8 @@ from pipeline.results import FileResult
 from pipeline.reuse import inbox_files, known_result, reader_of
 from pipeline.rules.programmes import READING_DERIVATIONS
 from pipeline.settings import Programme
-from pipeline import failpoints, timing
-from pipeline.processes import die_with_parent, start_forked
+from pipeline import ahead, failpoints, timing
+from pipeline.processes import address_space, die_with_parent, limit_address_space, start_forked
 from pipeline.timing import phase
 from pipeline.columns import Encoded, encode_records
 from pipeline.store import Store
@@ -35,7 +34,6 @@ from schemas import all_kinds
 # that makes the parser take all memory or crash (a sheet whose two cells lie a million rows and
 # 200,000 columns apart) or hang takes down only its reader, and is reported by name.
 READERS = 2
-CHILD_EXTRA_MEMORY = 6 << 30      # address space a reader may add to what it inherits
 RECYCLE_MEMORY = 1 << 30          # a reader that has kept this much more leaves after its file
 CHILD_SECONDS = 900
 
@@ -61,20 +59,35 @@ class FileReading:
     encoded: dict[str, Encoded] = field(default_factory=dict)     # the records' text for the store
 
 
-def read_file(path: Path, programme: Programme, name: str) -> FileReading:
-    """Read, validate and key one inbox file; a file that cannot be opened is one problem."""
+def read_file(path: Path, programme: Programme, name: str, sha256: str | None = None) -> FileReading:
+    """Read, validate and key one inbox file; a file that cannot be opened is one problem. With the
+    file's content hash, for the run's first new file: its sheets as read ahead (pipeline.ahead)
+    when they come, instead of reading it again."""
     kinds = all_kinds()
     problems: list[Problem] = []
     if path.is_symlink():
         return FileReading(problems=[Problem(programme.id, name, "E_FILE_LINK")])
     failpoints.reached("read")
     try:
-        with phase("read"):
-            sheets = read_sheets(path)
+        found = ahead.read_ahead(path, sha256) if sha256 is not None else None
+        if found is None:
+            with phase("read"):
+                sheets = read_sheets(path)
+        else:
+            sheets = _taken(*found)
     except UnreadableFile as error:
         return FileReading(problems=[Problem(programme.id, name, error.code)])
     with phase("validate"):
         return _validated(sheets, kinds, programme, name, problems)
+
+
+def _taken(outcome, seconds: float) -> list:
+    """The sheets read ahead (raising the UnreadableFile it gave instead), their reading's seconds
+    counted as this process's own."""
+    timing.add({"read": seconds})
+    if isinstance(outcome, UnreadableFile):
+        raise outcome
+    return outcome
 
 
 def _validated(sheets, kinds, programme: Programme, name: str, problems: list[Problem]) -> FileReading:
@@ -115,17 +128,12 @@ def rejected_rows(problems: list[Problem]) -> int:
                 and p.code != "E_SHEET_HEADER"})
 
 
-def _address_space() -> int:
-    """The bytes of address space this process has mapped now."""
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _reading_of(path: Path, programme: Programme, name: str) -> tuple[FileReading, dict]:
+def _reading_of(path: Path, programme: Programme, name: str, sha256: str | None = None
+                ) -> tuple[FileReading, dict]:
     """One file read as a reader process reads it: its records encoded for the store (of the frames,
     only where each row came from is kept), and the seconds per phase."""
     timing.taken()
-    reading = read_file(path, programme, name)
+    reading = read_file(path, programme, name, sha256)
     with phase("store"):
         reading.encoded = {kind: encode_records(frame) for kind, frame in reading.records.items()}
         # The store takes the records as encoded; of the frames it needs only where each row came from.
@@ -143,21 +151,19 @@ def _reader(jobs, results, parent: int, programme: Programme, inherited: list) -
         for connection in inherited:          # the run's ends of other readers' pipes
             connection.close()
         die_with_parent(parent)
-        start = _address_space()
-        limit = start + CHILD_EXTRA_MEMORY
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        start = limit_address_space()
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)    # a parser's own dying words are not for clerks
         faulthandler.disable()
         while (job := jobs.recv()) is not None:
             try:
-                reading, seconds = _reading_of(job[0], programme, job[1])
+                reading, seconds = _reading_of(job[0], programme, job[1], job[2])
             except MemoryError:
                 results.send(("too large", None, {}, False))
                 break
             except BaseException:
                 results.send(("bug", traceback.format_exc(), {}, False))
                 break
-            staying = _address_space() <= start + RECYCLE_MEMORY
+            staying = address_space() <= start + RECYCLE_MEMORY
             results.send(("ok", reading, seconds, staying))
             if not staying:
                 break
@@ -187,9 +193,10 @@ class _Reader:
         results_in.close()
         return cls(process, jobs_in, results_out)
 
-    def give(self, job: int, path: Path, name: str) -> None:
+    def give(self, job: int, path: Path, name: str, sha256: str | None = None) -> None:
+        """Have it read the file; with its content hash when it is to take the sheets read ahead."""
         self.job, self.started = job, time.monotonic()
-        self.jobs.send((path, name))
+        self.jobs.send((path, name, sha256))
 
     def stop(self) -> None:
         """Let the process go: told to leave when idle, killed when still reading (the run failed)."""
@@ -213,15 +220,18 @@ def _warm_up() -> None:
     pa.DataFrameSchema({"x": pa.Column(int)}).validate(pd.DataFrame({"x": [1]}))
 
 
-def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=None, idle=None):
+def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=None, idle=None,
+               first_sha256: str | None = None):
     """FileReading of each (path, name), in order, read by READERS reader processes, each reading one
     file after another. A file whose reader dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE, and
     another reader takes over the files left. `meanwhile()`, if given, is called once the first files
     are being read, instead of waiting idle; `idle()` once a reader has finished and no file is left
-    for it (its core is free while the others finish theirs)."""
+    for it (its core is free while the others finish theirs). `first_sha256`: the first file's
+    content hash, for its reader to take its sheets when they were read ahead (pipeline.ahead)."""
     if not jobs:
         return
     _warm_up()
+    ahead_sha256 = first_sha256 if first_sha256 is not None and ahead.offered() else None
     readers: list[_Reader] = []
     done: dict[int, FileReading] = {}
     waiting = list(range(len(jobs)))[::-1]
@@ -236,7 +246,7 @@ def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=Non
                     reader = _Reader.start(programme, readers)
                     readers.append(reader)
                 index = waiting.pop()
-                reader.give(index, *jobs[index])
+                reader.give(index, *jobs[index], ahead_sha256 if index == 0 else None)
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
@@ -288,8 +298,9 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
     identities = [identity for _, identity, _ in found]
     seen = [known for _, _, known in found]
     # While the new files are read, the records of those stored before are loaded for the figures.
-    readings = read_files([(path, identity.name) for path, identity, known in zip(paths, identities, seen)
-                           if known is None], programme, lambda: store.prefetch(programme.id), idle)
+    new = [(path, identity) for path, identity, known in zip(paths, identities, seen) if known is None]
+    readings = read_files([(path, identity.name) for path, identity in new], programme,
+                          lambda: store.prefetch(programme.id), idle, new[0][1].sha256 if new else None)
     results = []
     for number, (path, identity, known) in enumerate(zip(paths, identities, seen), start=1):
         if progress:

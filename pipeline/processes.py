@@ -5,10 +5,12 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import resource
 import signal
 from contextlib import contextmanager
 
 PR_SET_PDEATHSIG = 1
+CHILD_EXTRA_MEMORY = 6 << 30      # address space a reading child may add to what it inherits
 
 
 def die_with_parent(parent: int) -> None:
@@ -41,3 +43,18 @@ def start_forked(target, args: tuple) -> multiprocessing.Process:
     with frozen_heap():
         process.start()
     return process
+
+
+def address_space() -> int:
+    """The bytes of address space this process has mapped now."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_address_space(extra: int = CHILD_EXTRA_MEMORY) -> int:
+    """Let this (reading) child map at most `extra` bytes more than it has now, so that a file that
+    makes a parser take all memory ends the child with a MemoryError, not the machine; returns what
+    it has now."""
+    start = address_space()
+    resource.setrlimit(resource.RLIMIT_AS, (start + extra, start + extra))
+    return start

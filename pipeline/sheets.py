@@ -97,7 +97,12 @@ class RawSheet:
 
 def read_sheets(path: Path) -> list[RawSheet]:
     """Every sheet of a workbook or CSV file, as raw cells; raises UnreadableFile."""
-    data = path.read_bytes()
+    return sheets_of(path.read_bytes(), path)
+
+
+def sheets_of(data: bytes, path: Path) -> list[RawSheet]:
+    """Every sheet of the bytes of the file at `path` (its name tells a CSV file), as raw cells;
+    raises UnreadableFile."""
     if not data:
         raise UnreadableFile("E_FILE_EMPTY")
     if path.suffix.lower() == ".csv":

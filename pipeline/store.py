@@ -398,6 +398,11 @@ class Store:
             (programme, kind))
         return {row[0] for row in rows}
 
+    def read_hashes(self, programme: str, reader: str) -> frozenset[str]:
+        """The content hashes of the programme's files this reader has read (seen() knows each)."""
+        return frozenset(row[0] for row in self.db.execute(
+            "SELECT sha256 FROM files WHERE programme = ? AND reader = ?", (programme, reader)))
+
     def files_state(self, programme: str) -> tuple[int, int]:
         """The newest file id and the number of files stored for the programme (any new file changes it)."""
         row = self.db.execute("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM files WHERE programme = ?",
