@@ -52,7 +52,7 @@ def run_certificates(store: Store, inbox: Path, out: Path, programme: Programme,
     files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
     records, result.other_problems = programme_records(store, programme, files)
-    appointed = newly_appointed(officers_of(typed_all(records), programme.rules), period)
+    appointed = newly_appointed(officers_of(typed_all(records, stored=True), programme.rules), period)
     if len(appointed):
         result.pdf_jobs.append(PdfJob(out / programme.id / period.name / "聘任证书.pdf", "certificate.html",
                                         certificate_context(programme, period, appointed)))

@@ -391,8 +391,13 @@ def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
 
 
 def loaded_frame(first_id: int, kept: bytes | str) -> pd.DataFrame:
-    """A file's records of one kind from their column-wise copy, each with its record id (_id)."""
-    frame = pd.DataFrame(_columns_of(kept), copy=False)      # the columns are made here and nowhere else held
+    """A file's records of one kind from their column-wise copy, each with its record id (_id). Its
+    texts stay Python objects, None where blank, as records.typed hands them to the rules: pandas is
+    not left to make them its str type (which marks a blank NaN), only for typed to turn them back."""
+    columns = {name: pd.Series(values, dtype=object, copy=False)
+               if isinstance(values, np.ndarray) and values.dtype == object else values
+               for name, values in _columns_of(kept).items()}
+    frame = pd.DataFrame(columns, copy=False)      # the columns are made here and nowhere else held
     frame.insert(0, "_id", range(first_id, first_id + len(frame)))
     return frame
 

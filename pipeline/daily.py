@@ -28,7 +28,7 @@ def run_daily(store: Store, inbox: Path, out: Path, programme: Programme, day: d
     result = ProgrammeRun(programme, files)
     records, result.other_problems = programme_records(store, programme, files)
     period = day_period(day)
-    figures = daily_figures(typed_all(records), programme.rules, period, changed_cards(store, programme))
+    figures = daily_figures(typed_all(records, stored=True), programme.rules, period, changed_cards(store, programme))
     folder = out / programme.id / "daily" / period.name
     result.written.append(write_workbook(folder / "对账单.xlsx", figures.tables,
                                          title=f"{programme.title}{period.label}对账单"))

@@ -42,7 +42,7 @@ def run_evaluation(store: Store, inbox: Path, out: Path, programme: Programme, p
         renderer.start()        # its import now runs beside the figures, not beside the readers
     result = ProgrammeRun(programme, files)
     records, result.other_problems = programme_records(store, programme, files)
-    typed = typed_all(records)
+    typed = typed_all(records, stored=True)
     # A period not yet over is assessed as it stands today (months to come are not missed yet).
     assessed = so_far(period, now.date())
     figures = evaluation_figures(programme.preset, typed, programme.rules, assessed, programme.terms, is_term)

@@ -232,7 +232,7 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
             submit_documents(result, renderer)
         counts = record_counts(records, {k: v.title for k, v in kinds.items()},
                                {k: v.date_field for k, v in kinds.items()}, period)
-        typed = typed_all(records)
+        typed = typed_all(records, stored=True)
         figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms,
                                   changed_cards(store, programme))
     with phase("write"):

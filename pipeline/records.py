@@ -10,20 +10,22 @@ DERIVED = "_d:"          # columns a programme's rules worked out when the recor
 MOMENTS = "datetime64[us]"
 
 
-def typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
-    """The records of one kind with each field in its dtype (missing fields as empty columns)."""
+def typed(records: pd.DataFrame, kind: FormKind, stored: bool = False) -> pd.DataFrame:
+    """The records of one kind with each field in its dtype (missing fields as empty columns). With
+    `stored`, they are the store's own (Store.current_records): a column of texts there holds Python
+    objects, None where blank, as typed makes them, and is taken as it is."""
     if not len(records):         # most kinds of a programme have none: made once, handed out as copies
         shape = (kind.name, tuple((f.header, f.type) for f in kind.fields), tuple(n for n, _ in kind.derived))
         if shape not in _EMPTY:
             _EMPTY[shape] = _typed(records, kind)
         return _EMPTY[shape].copy()
-    return _typed(records, kind)
+    return _typed(records, kind, stored)
 
 
 _EMPTY: dict[tuple, pd.DataFrame] = {}    # a kind's fields and derived columns → its typed frame of no records
 
 
-def _typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
+def _typed(records: pd.DataFrame, kind: FormKind, stored: bool = False) -> pd.DataFrame:
     columns = kind.headers + [name for name, _ in kind.derived]
     worked_out = [c for c in records.columns if str(c).startswith(DERIVED)]     # kept from reading the file
     frame = records.reindex(columns=columns + worked_out + [c for c in ORIGIN if c in records]) if len(records) else \
@@ -37,12 +39,13 @@ def _typed(records: pd.DataFrame, kind: FormKind) -> pd.DataFrame:
             converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Float64")
         elif f.type == "int":
             converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Int64")
-        else:
+        elif not (stored and frame[f.header].dtype == object):
             converted[f.header] = frame[f.header].astype(object).where(frame[f.header].notna(), None)
     return frame.assign(**converted).reset_index(drop=True)
 
 
-def typed_all(records: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Every kind's records typed; a kind with no records is an empty frame with its columns."""
+def typed_all(records: dict[str, pd.DataFrame], stored: bool = False) -> dict[str, pd.DataFrame]:
+    """Every kind's records typed; a kind with no records is an empty frame with its columns. `stored`:
+    they are Store.current_records' own (see typed)."""
     kinds = all_kinds()
-    return {name: typed(records.get(name, pd.DataFrame()), kind) for name, kind in kinds.items()}
+    return {name: typed(records.get(name, pd.DataFrame()), kind, stored) for name, kind in kinds.items()}

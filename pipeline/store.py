@@ -140,6 +140,15 @@ def _rows_with(db: sqlite3.Connection, query: str, fixed: tuple, values) -> list
     return rows
 
 
+
+def _blanks_as_none(frame, parts: list) -> None:
+    """A column of texts that some files' records lack, or hold in another type (a copy of an older
+    version), comes out of concat with NaN for their blanks: made None again, as in every other text
+    column the store gives (records.typed relies on it)."""
+    for column in frame.columns[(frame.dtypes == object).to_numpy()]:
+        if any(column not in part.columns or part[column].dtype != object for part in parts):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+
 class Store:
     """An open store file. Use as a context manager."""
 
@@ -344,6 +353,7 @@ class Store:
         if not parts:
             return pd.DataFrame()
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        _blanks_as_none(frame, parts)
         if not frame["_id"].is_monotonic_increasing:
             frame = frame.sort_values("_id", kind="stable").reset_index(drop=True)
         data = sorted(c for c in frame.columns if not str(c).startswith("_"))

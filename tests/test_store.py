@@ -244,6 +244,7 @@ def test_a_store_made_before_record_digests_is_brought_up_to_date_with_nothing_l
     after = current(store)
     # The first file's dates now come from its records' JSON, as text: typed, the records are the same.
     assert typed(after, ARTICLES).equals(typed(before, ARTICLES))
+    assert typed(after, ARTICLES, stored=True).equals(typed(before, ARTICLES))
     assert _store_snapshot(store) == digests
     with Store(store) as opened:
         [[key]] = opened.db.execute("SELECT key FROM records WHERE superseded_by IS NOT NULL").fetchall()
@@ -329,3 +330,30 @@ def test_moments_out_of_the_years_written_plainly_are_digested_from_their_texts(
 
     column = pd.Series(pd.to_datetime(["1850-01-01 09:30", "2026-11-03 00:00"])).to_numpy()
     assert _moment_digests("完工时间", column) is None
+
+
+def test_the_store_gives_texts_as_objects_with_none_for_blanks_as_typed_would_make_them(tmp_path, inbox):
+    folder = inbox / "correspondents"
+    store = tmp_path / "store.sqlite"
+    write_xlsx(folder / "一.xlsx", {"一大队": [ARTICLE_HEADERS, article("G1", outlet=None), article("G2", level="省级")]})
+    write_xlsx(folder / "二.xlsx", {"二大队": [ARTICLE_HEADERS, article("G3"), article("G4", reviewer=None)]})
+    ingest(store, inbox)
+    found = current(store)
+    texts = [f.header for f in ARTICLES.fields if f.type not in ("date", "datetime", "money", "int")]
+    for column in texts:
+        assert found[column].dtype == object, column
+        assert all(value is None or isinstance(value, str) for value in found[column]), column
+    assert found[texts].isna().to_numpy().any()                # there are blanks, and they are None
+    assert typed(found, ARTICLES, stored=True).equals(typed(found, ARTICLES))
+
+
+def test_a_text_column_some_files_lack_or_hold_as_another_type_has_none_for_its_blanks_after_all():
+    from pipeline.store import _blanks_as_none
+
+    parts = [pd.DataFrame({"标题": pd.Series(["甲", None], dtype=object), "单位": pd.Series(["一", "二"], dtype=object)}),
+             pd.DataFrame({"标题": pd.Series(["乙", None], dtype="str")}),          # a copy of an older version
+             pd.DataFrame({"标题": pd.Series(["丙"], dtype=object)})]                # no 单位 at all
+    frame = pd.concat(parts, ignore_index=True)
+    _blanks_as_none(frame, parts)
+    assert frame["标题"].tolist() == ["甲", None, "乙", None, "丙"]
+    assert frame["单位"].tolist() == ["一", "二", None, None, None]
