@@ -12,10 +12,10 @@ import io
 import posixpath
 import re
 import zipfile
-from xml.sax.saxutils import escape, unescape
 
 from pipeline.outputs import ZIP_TIME
 from pipeline.problems import column_index
+from pipeline.xml_text import escape, unescape
 
 FILL_RGB = "00FF8080"          # what openpyxl writes for PatternFill("solid", fgColor="FF8080")
 AUTHOR = "校验"

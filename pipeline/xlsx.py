@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from multiprocessing import get_context
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from pipeline.convert import mostly_distinct
 from pipeline.outputs import ZIP_TIME
 from pipeline.problems import column_letter
 from pipeline.processes import frozen_heap
+from pipeline.xml_text import escape
 
 CELL_LIMIT = 32_767                  # characters Excel holds in one cell
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

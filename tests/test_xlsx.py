@@ -240,3 +240,30 @@ def test_a_column_is_as_wide_as_its_widest_value_each_distinct_value_measured_on
     from pipeline.xlsx import column_width
 
     assert column_width(header, values) == _width_cell_by_cell(header, values)
+
+
+@given(st.text(alphabet=st.sampled_from("&<>\"'a中 \n;#x") | st.characters(), max_size=40))
+def test_xml_text_escapes_and_unescapes_as_xml_sax_saxutils_does(text):
+    from xml.sax import saxutils
+
+    from pipeline.xml_text import escape, unescape
+
+    assert escape(text) == saxutils.escape(text)
+    assert escape(text, {'"': "&quot;"}) == saxutils.escape(text, {'"': "&quot;"})
+    entities = {"&quot;": '"', "&apos;": "'"}
+    assert unescape(text, entities) == saxutils.unescape(text, entities)
+    assert unescape(escape(text)) == text
+
+
+def test_a_run_that_writes_imports_no_http_client_to_escape_xml():
+    # xml.sax.saxutils imports urllib.request and http.client (and ssl, email): ~20 ms of every run.
+    import subprocess
+    import sys
+
+    from pipeline.settings import PROJ_ROOT
+
+    done = subprocess.run([sys.executable, "-c", "import sys; import pipeline.monthly; "
+                           "print(sorted(m for m in ('urllib.request', 'http.client') if m in sys.modules))"],
+                          cwd=PROJ_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -5,9 +5,10 @@ Every label is escaped here; the SVG that comes back is safe to place in a templ
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape
 
 from markupsafe import Markup
+
+from pipeline.xml_text import escape
 
 FONT = "Noto Sans CJK SC"
 WIDTH, HEIGHT = 440.0, 180.0          # pt: the 156 mm text block is 442 pt wide
