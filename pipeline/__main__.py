@@ -174,7 +174,7 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
         if runs is None:
             from pipeline.ahead import reading_ahead
 
-            with reading_ahead(new_files_of(store, args.inbox, [programme for programme, _ in plans])):
+            with reading_ahead(read_so_far(store, args.inbox, [programme for programme, _ in plans])):
                 runs = run_all(store, plans, run)
             if remember is not None:
                 remember(store, runs)
@@ -182,8 +182,8 @@ def run_each(args: argparse.Namespace, plans: list, run, label: str, what: str, 
     return EXIT_REJECTED if any(r.has_errors for r in runs) else EXIT_CLEAN
 
 
-def new_files_of(store, inbox: Path, programmes: list) -> list[tuple[Path, frozenset[str]]]:
-    """Each programme's inbox folder and the content hashes of the files read from it before
+def read_so_far(store, inbox: Path, programmes: list) -> list[tuple[Path, frozenset[str]]]:
+    """Each programme's inbox folder and the content hashes of the files read from it so far
     (pipeline.ahead reads the first file not among them while the run imports what it needs)."""
     from pipeline.reuse import reader_of
 
