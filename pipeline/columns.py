@@ -338,14 +338,20 @@ def _numbers_packed(column: list[object]) -> tuple[str, bytes, bytes | None] | N
     return "float64", values.tobytes(), np.flatnonzero(nulls).astype("<i4").tobytes()
 
 
-def _numbers_unpacked(body: memoryview, form: dict) -> list[object]:
-    """The list _numbers_packed packed: Python ints, or floats with None at the blanks."""
+def _numbers_unpacked(body: memoryview, form: dict, as_array: bool = False) -> list[object] | np.ndarray:
+    """The list _numbers_packed packed: Python ints, or floats with None at the blanks. As an array,
+    the column pandas would make of that list: int64, or float64 with NaN at the blanks."""
     start, stop = form["numbers"]
-    values = np.frombuffer(body[start:stop], dtype="<i8" if form["type"] == "int64" else "<f8").tolist()
-    if "nulls" in form:
-        start, stop = form["nulls"]
-        for position in np.frombuffer(body[start:stop], dtype="<i4").tolist():
-            values[position] = None
+    values = np.frombuffer(body[start:stop], dtype="<i8" if form["type"] == "int64" else "<f8")
+    nulls = np.frombuffer(body[slice(*form["nulls"])], dtype="<i4") if "nulls" in form else None
+    if as_array:
+        values = values.astype(np.int64 if form["type"] == "int64" else np.float64)     # native, writable
+        if nulls is not None:
+            values[nulls] = np.nan
+        return values
+    values = values.tolist()
+    for position in nulls.tolist() if nulls is not None else []:
+        values[position] = None
     return values
 
 
@@ -362,9 +368,9 @@ def kept_values(values: list[object]) -> list[object] | dict:
     return _kept(*_distinct_values(values))
 
 
-def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
+def _columns_of(kept: bytes | str, as_arrays: bool = False) -> dict[str, list[object] | np.ndarray]:
     """A file's column-wise copy as stored (packed and deflated; deflated JSON, or JSON text before
-    version 6), each column as its values."""
+    version 6), each column as its values (packed numbers as arrays, with `as_arrays`)."""
     data = isal_zlib.decompress(kept) if isinstance(kept, bytes) else kept
     if not (isinstance(data, bytes) and data.startswith(PACKED)):
         return {name: _unrepeated(column) for name, column in json.loads(data).items()}
@@ -381,7 +387,7 @@ def _columns_of(kept: bytes | str) -> dict[str, list[object] | np.ndarray]:
             start, stop = form["moments"]
             columns[name] = np.frombuffer(body[start:stop], dtype="<i8").astype(np.int64).view(f"M8[{form['unit']}]")
         elif isinstance(form, dict) and "numbers" in form:
-            columns[name] = _numbers_unpacked(body, form)
+            columns[name] = _numbers_unpacked(body, form, as_arrays)
         elif isinstance(form, dict) and "codes32" in form:
             start, stop = form["codes32"]
             columns[name] = _by_codes(form["values"], np.frombuffer(body[start:stop], dtype="<i4"))
@@ -396,7 +402,7 @@ def loaded_frame(first_id: int, kept: bytes | str) -> pd.DataFrame:
     not left to make them its str type (which marks a blank NaN), only for typed to turn them back."""
     columns = {name: pd.Series(values, dtype=object, copy=False)
                if isinstance(values, np.ndarray) and values.dtype == object else values
-               for name, values in _columns_of(kept).items()}
+               for name, values in _columns_of(kept, as_arrays=True).items()}
     frame = pd.DataFrame(columns, copy=False)      # the columns are made here and nowhere else held
     frame.insert(0, "_id", range(first_id, first_id + len(frame)))
     return frame

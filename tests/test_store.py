@@ -301,6 +301,11 @@ def test_a_packed_column_copy_gives_back_every_text_blank_and_number_as_it_was()
         assert list(back[name]) == expected, name
         assert [type(v) for v in back[name]] == [type(v) for v in expected], name
     assert str(back["金额"][1]) == "-0.0"
+    # Loaded for the rules (as arrays), each column is the one pandas makes of the values as a list.
+    arrays = _columns_of(packed, as_arrays=True)
+    for name in kept:
+        pd.testing.assert_series_equal(pd.Series(arrays[name]), pd.Series(back[name]))
+    assert str(arrays["金额"][1]) == "-0.0" and arrays["行"].dtype == "int64"
     # Numbers are kept as numbers, not in the JSON header; NaN among them comes back as NaN.
     header = isal_zlib.decompress(packed).split(b"\n")[1]
     assert b"12.5" not in header and b"-1e+300" not in header and b"9223372036854775807" not in header
