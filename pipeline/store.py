@@ -140,7 +140,6 @@ def _rows_with(db: sqlite3.Connection, query: str, fixed: tuple, values) -> list
     return rows
 
 
-
 def _blanks_as_none(frame, parts: list) -> None:
     """A column of texts that some files' records lack, or hold in another type (a copy of an older
     version), comes out of concat with NaN for their blanks: made None again, as in every other text
@@ -148,6 +147,7 @@ def _blanks_as_none(frame, parts: list) -> None:
     for column in frame.columns[(frame.dtypes == object).to_numpy()]:
         if any(column not in part.columns or part[column].dtype != object for part in parts):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+
 
 class Store:
     """An open store file. Use as a context manager."""
