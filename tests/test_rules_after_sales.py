@@ -237,19 +237,31 @@ def test_phone_checks_and_masks_agree_with_the_rule_for_odd_cells():
 
 
 def test_what_is_worked_out_when_a_file_is_read_gives_the_same_figures():
-    """Codes, masked phones and districts kept from reading the file (_d: columns) give what working
-    them out from the cells gives, also when only some cards have them (stored by an earlier version)."""
+    """Codes, masked phones, districts and what each card counts for in the shares kept from reading
+    the file (_d: columns) give what working them out from the cells gives, also when only some cards
+    have them (stored by an earlier version)."""
     cards = [card("GD1"), card("GD2", 到达时间="2026-11-03 09:45", 联系电话="0454-1234567"),
              card("GD3", 用户评价="不满意", 用户地址="北安市某街"), card("GD4", 交回时间=None, 联系电话=None),
-             card("GD5", 服务方式="电话咨询", 预约时间=None, 到达时间=None, 回访时间="2026-11-03 13:00")]
+             card("GD5", 服务方式="电话咨询", 预约时间=None, 到达时间=None, 回访时间="2026-11-03 13:00",
+                  回访结果="不满意"),
+             card("GD6", 到达时间="2026-11-03 09:23", 回访结果="满意", 用户评价="未评价"),
+             card("GD7", 服务方式="拉修", 修复状态="未修复", 回访时间="2026-11-03 12:00", 回访结果="基本满意"),
+             card("GD8", 服务工程师="王师傅", 用户评价=None, 回访结果="未联系上")]
     frame = records(service_cards=cards)["service_cards"]
     kept = pd.concat([frame, after_sales.card_derivations(frame, RULES)], axis=1)
     partly = kept.copy()
-    partly.loc[[1, 3], [after_sales.FLAGS, after_sales.MASKED, after_sales.DISTRICT]] = None
+    partly.loc[[1, 3, 6], [after_sales.FLAGS, after_sales.MASKED, after_sales.DISTRICT, after_sales.SHARES]] = None
     expected = after_sales.card_problems(frame, RULES)
     assert expected.any().any()
+    shares = after_sales.share_flags(frame, RULES)
+    assert shares.any().all() and not shares.all().any()      # every flag both ways among these cards
     for worked_out in (kept, partly):
         pd.testing.assert_frame_equal(after_sales.card_problems(worked_out, RULES), expected)
+        pd.testing.assert_frame_equal(after_sales.card_shares(worked_out, RULES), shares)
+        pd.testing.assert_frame_equal(after_sales.card_counts(worked_out, expected, RULES),
+                                      after_sales.card_counts(frame, expected, RULES))
+        pd.testing.assert_frame_equal(after_sales.engineer_anomaly(worked_out, RULES),
+                                      after_sales.engineer_anomaly(frame, RULES))
         pd.testing.assert_frame_equal(after_sales.card_sheet(worked_out, after_sales.problem_text(expected)),
                                       after_sales.card_sheet(frame, after_sales.problem_text(expected)))
 

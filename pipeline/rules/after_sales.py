@@ -185,14 +185,7 @@ def card_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
     out when the card's file was read, where the card has them: card_derivations)."""
     if cards.empty:          # a month without cards (the trend looks at six)
         return pd.DataFrame({code: pd.Series(dtype=bool) for code in CODES}, index=cards.index)
-    if FLAGS not in cards.columns:
-        return checked_problems(cards, rules)
-    known = cards[FLAGS].notna().to_numpy()
-    bits = np.zeros(len(cards), dtype=np.int64)
-    bits[known] = cards[FLAGS].to_numpy()[known].astype(np.int64)
-    if not known.all():
-        bits[~known] = code_bits(checked_problems(cards[~known], rules))
-    return pd.DataFrame({code: (bits >> n) & 1 == 1 for n, code in enumerate(CODES)}, index=cards.index)
+    return kept_flags(cards, FLAGS, CODES, lambda some: checked_problems(some, rules))
 
 
 def checked_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
@@ -205,10 +198,23 @@ def checked_problems(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
     return pd.DataFrame({code: checks[code].astype(bool) for code in CODES}, index=cards.index)
 
 
-def code_bits(flags: pd.DataFrame) -> np.ndarray:
-    """Each card's problem codes as one number (bit n for the n-th code of CODES)."""
-    return sum((flags[code].to_numpy(dtype=np.int64) << n) for n, code in enumerate(CODES)) \
+def code_bits(flags: pd.DataFrame, names: tuple[str, ...] = CODES) -> np.ndarray:
+    """Each card's flags as one number (bit n for the n-th of `names`: by default the problem codes)."""
+    return sum((flags[name].to_numpy(dtype=np.int64) << n) for n, name in enumerate(names)) \
         if len(flags) else np.zeros(0, dtype=np.int64)
+
+
+def kept_flags(cards: pd.DataFrame, column: str, names: tuple[str, ...], work_out) -> pd.DataFrame:
+    """The flags `names` of each card, from the bits kept in `column` where the card has them
+    (card_derivations), from work_out(those cards) for the others (kept by an earlier version)."""
+    if column not in cards.columns:
+        return work_out(cards)
+    known = cards[column].notna().to_numpy()
+    bits = np.zeros(len(cards), dtype=np.int64)
+    bits[known] = cards[column].to_numpy()[known].astype(np.int64)
+    if not known.all():
+        bits[~known] = code_bits(work_out(cards[~known]), names)
+    return pd.DataFrame({name: (bits >> n) & 1 == 1 for n, name in enumerate(names)}, index=cards.index)
 
 
 # -- worked out when a file is read -----------------------------------------------------------------
@@ -216,14 +222,18 @@ def code_bits(flags: pd.DataFrame) -> np.ndarray:
 # are worked out once, in the process that reads the card's file, and kept with its records (columns
 # named _d:…), so that a rerun after one outlet's workbook changed does not work them out for every
 # other outlet's cards again. Cards kept without them (stored by an earlier version) are worked out here.
+# What each card counts for in the shares and the anomaly check (share_flags) is kept the same way:
+# comparing 200,000 cards' texts again took a third of the month's figures.
 DERIVED = "_d:"
 FLAGS, MASKED, DISTRICT = DERIVED + "问题", DERIVED + "联系电话", DERIVED + "所在区县"
+SHARES = DERIVED + "计数"
 
 
 def card_derivations(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """The _d: columns of a file's cards (see above)."""
     return pd.DataFrame({FLAGS: code_bits(checked_problems(cards, rules)) if len(cards) else [],
-                         MASKED: masked_phone(cards["联系电话"]), DISTRICT: district(cards["用户地址"])},
+                         MASKED: masked_phone(cards["联系电话"]), DISTRICT: district(cards["用户地址"]),
+                         SHARES: code_bits(share_flags(cards, rules), SHARE_FLAGS) if len(cards) else []},
                         index=cards.index)
 
 
@@ -287,16 +297,39 @@ def content(cards: pd.DataFrame) -> pd.Series:
     return rating(cards).isin(CONTENT)
 
 
-def card_counts(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> pd.DataFrame:
-    """Per card, 0/1 for each thing the shares count: the card itself, timed visits and those on time or in the
-    early target, callbacks needed and in time, rated cards and content ones, and the main codes."""
+# Per card, 0/1 for: a timed visit, one on time, one in the early target; a callback needed, one in
+# time; a rated card, a content one; 用户评价 满意; a callback result given, one saying 不满意.
+SHARE_FLAGS = ("visit", "on_time", "early", "needed", "in_time", "rated", "content", "said_satisfied", "called",
+               "called_unhappy")
+
+
+def share_flags(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """SHARE_FLAGS worked out from the cards' cells."""
     visits = timed_visits(cards)
     needed = callback_needed(cards)
     graded = rated(cards)
     return pd.DataFrame({
-        "card": 1, "visit": visits, "on_time": visits & on_time(cards),
-        "early": visits & early_in_target(cards, rules), "needed": needed,
-        "in_time": needed & callback_in_time(cards, rules), "rated": graded, "content": graded & content(cards),
+        "visit": visits, "on_time": visits & on_time(cards), "early": visits & early_in_target(cards, rules),
+        "needed": needed, "in_time": needed & callback_in_time(cards, rules), "rated": graded,
+        "content": graded & content(cards), "said_satisfied": cards["用户评价"] == SATISFIED,
+        "called": cards["回访结果"].notna(), "called_unhappy": cards["回访结果"] == UNSATISFIED},
+        index=cards.index).astype(bool)
+
+
+def card_shares(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """SHARE_FLAGS per card (taken from those worked out when the card's file was read, where the card
+    has them: card_derivations)."""
+    if cards.empty:
+        return pd.DataFrame({name: pd.Series(dtype=bool) for name in SHARE_FLAGS}, index=cards.index)
+    return kept_flags(cards, SHARES, SHARE_FLAGS, lambda some: share_flags(some, rules))
+
+
+def card_counts(cards: pd.DataFrame, flags: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """Per card, 0/1 for each thing the shares count: the card itself, timed visits and those on time or in the
+    early target, callbacks needed and in time, rated cards and content ones, and the main codes."""
+    shares = card_shares(cards, rules)
+    return pd.DataFrame({
+        "card": 1, **{name: shares[name] for name in SHARE_FLAGS[:7]},
         "交卡超时数": flags["交卡超时"], "迟到数": flags["迟到"], "严重迟到数": flags["严重迟到"],
         "需再次上门数": flags["需再次上门"], "问题工单数": flags.any(axis=1)}, index=cards.index).astype(int)
 
@@ -339,9 +372,10 @@ def grouped_kpis(cards: pd.DataFrame, flags: pd.DataFrame, by: list[str], rules:
 def engineer_anomaly(cards: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """Per engineer: 监督卡满意占比 (cards saying 满意), 回访不满意占比 (of the cards with a 回访结果), and 复核
     (是 when the first is ≥ 95 % while the second is ≥ 20 %)."""
-    said = (cards["用户评价"] == SATISFIED).groupby([cards["网点"], cards["服务工程师"]], sort=False).mean()
-    called = cards["回访结果"].notna()         # only the three columns of those cards, not all of them
-    unhappy = (cards.loc[called, "回访结果"] == UNSATISFIED).groupby(
+    shares = card_shares(cards, rules)
+    said = shares["said_satisfied"].groupby([cards["网点"], cards["服务工程师"]], sort=False).mean()
+    called = shares["called"].to_numpy()       # only the three columns of those cards, not all of them
+    unhappy = shares.loc[called, "called_unhappy"].groupby(
         [cards.loc[called, "网点"], cards.loc[called, "服务工程师"]], sort=False).mean().reindex(said.index)
     flagged = (said >= rules["anomaly_satisfied_share"]) & (unhappy >= rules["anomaly_unsatisfied_share"]).fillna(False)
     return pd.DataFrame({"监督卡满意占比": said, "回访不满意占比": unhappy,
