@@ -204,12 +204,15 @@ def all_unchanged(store, plans: list, unchanged) -> list | None:
 def run_all(store, plans: list, run) -> list:
     """Run every planned programme, its documents made by the renderer while the next is worked out."""
     from pipeline.documents.render import Renderer
-    from pipeline.monthly import render_documents, submit_documents
 
-    runs = []
-    now = clock.now()
     renderer = Renderer()
+    # Started before pandas is imported: a small process to fork, preparing at low priority meanwhile.
+    renderer.start()
     try:
+        from pipeline.monthly import render_documents, submit_documents
+
+        runs = []
+        now = clock.now()
         for programme, period in plans:
             runs.append(run(store, programme, period, now, renderer))
             submit_documents(runs[-1], renderer)      # rendered while the next programme is worked out

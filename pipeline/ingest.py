@@ -220,14 +220,13 @@ def _warm_up() -> None:
     pa.DataFrameSchema({"x": pa.Column(int)}).validate(pd.DataFrame({"x": [1]}))
 
 
-def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=None, idle=None,
+def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=None,
                first_sha256: str | None = None):
     """FileReading of each (path, name), in order, read by READERS reader processes, each reading one
     file after another. A file whose reader dies or overruns CHILD_SECONDS gives E_FILE_TOO_LARGE, and
     another reader takes over the files left. `meanwhile()`, if given, is called once the first files
-    are being read, instead of waiting idle; `idle()` once a reader has finished and no file is left
-    for it (its core is free while the others finish theirs). `first_sha256`: the first file's
-    content hash, for its reader to take its sheets when they were read ahead (pipeline.ahead)."""
+    are being read, instead of waiting idle. `first_sha256`: the first file's content hash, for its
+    reader to take its sheets when they were read ahead (pipeline.ahead)."""
     if not jobs:
         return
     _warm_up()
@@ -279,19 +278,15 @@ def read_files(jobs: list[tuple[Path, str]], programme: Programme, meanwhile=Non
                     reading = FileReading(problems=[Problem(programme.id, jobs[index][1], "E_FILE_TOO_LARGE")])
                 timing.add(seconds)
                 done[index] = reading
-                if idle is not None and not waiting:
-                    idle()
-                    idle = None
     finally:
         for reader in readers:
             reader.stop()
 
 
 def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.datetime,
-                     progress: bool = False, idle=None) -> list[FileResult]:
+                     progress: bool = False) -> list[FileResult]:
     """Store every new file of a programme's inbox folder; files already stored are not read again.
-    New files are read in child processes, two at a time, and stored one by one in their order;
-    `idle()`, if given, is called once a reader is left with nothing to read (read_files)."""
+    New files are read in child processes, two at a time, and stored one by one in their order."""
     reader = reader_of(programme)
     found = inbox_files(store, folder, programme, reader)
     paths = [path for path, _, _ in found]
@@ -300,7 +295,7 @@ def ingest_programme(store: Store, folder: Path, programme: Programme, now: dt.d
     # While the new files are read, the records of those stored before are loaded for the figures.
     new = [(path, identity) for path, identity, known in zip(paths, identities, seen) if known is None]
     readings = read_files([(path, identity.name) for path, identity in new], programme,
-                          lambda: store.prefetch(programme.id), idle, new[0][1].sha256 if new else None)
+                          lambda: store.prefetch(programme.id), new[0][1].sha256 if new else None)
     results = []
     for number, (path, identity, known) in enumerate(zip(paths, identities, seen), start=1):
         if progress:

@@ -210,15 +210,12 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
                   now: dt.datetime, progress: bool = False, renderer: Renderer | None = None) -> ProgrammeRun:
     """Ingest one programme's inbox folder and write its monthly documents (with a renderer, its
     annotated copies and PDF start being made at once, beside what follows)."""
-    # New files mean new documents: the renderer starts (importing WeasyPrint) on the core the first
-    # reader leaves free once no file is left for it.
-    files = ingest_programme(store, inbox / programme.id, programme, now, progress,
-                             idle=renderer.start if renderer is not None else None)
+    files = ingest_programme(store, inbox / programme.id, programme, now, progress)
     result = ProgrammeRun(programme, files)
     if reuse_outputs(result, store, out, period, "monthly"):
         return result
     if renderer is not None:
-        renderer.start()        # its import now runs beside the figures, not beside the readers
+        renderer.start()        # a run starts it first thing (run_all); a caller of this alone, here
     kinds = all_kinds()
     with phase("compute"):
         records, result.derived_problems = roster_checked(store, programme)

@@ -353,6 +353,48 @@ def test_a_job_that_fails_is_reported_and_no_worker_is_left_behind(tmp_path):
     assert multiprocessing.active_children() == []
 
 
+@dataclass(frozen=True)
+class PriorityJob:
+    """A job that writes the nice value of the worker making it."""
+
+    path: Path
+
+    def make(self):
+        import os
+
+        self.path.write_text(str(os.getpriority(os.PRIO_PROCESS, 0)))
+        return self.path
+
+
+def thread_niceness() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_the_renderer_prepares_at_lower_priority_and_makes_documents_at_the_runs():
+    from pipeline.documents.render import PREPARATION_NICENESS, _at_lower_priority
+
+    own = thread_niceness()
+    assert _at_lower_priority(thread_niceness) == min(19, own + PREPARATION_NICENESS)
+    assert thread_niceness() == own                       # the calling thread keeps its own
+    with pytest.raises(ValueError, match="坏了"):
+        _at_lower_priority(lambda: BrokenJob(Path("x")).make())
+
+
+def test_the_renderers_workers_make_documents_at_the_runs_priority(tmp_path):
+    import os
+
+    from pipeline.documents.render import Renderer
+
+    renderer = Renderer(workers=2)
+    renderer.start()
+    renderer.submit(PriorityJob(tmp_path / "nice.txt"))
+    assert renderer.finish() == [tmp_path / "nice.txt"]
+    assert int((tmp_path / "nice.txt").read_text()) == os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def test_harfbuzz_subsetting_is_in_use_here_and_its_absence_would_be_named():
     assert harfbuzz_subsetting()
     assert subsetting_notice(True) is None

@@ -15,6 +15,7 @@ import mimetypes
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from contextlib import contextmanager, redirect_stdout
@@ -275,9 +276,8 @@ class Renderer:
 
     def start(self) -> None:
         """Start the renderer's process (it imports WeasyPrint, then waits for jobs), if not yet done.
-        A run starts it once a reader of its first new files has nothing left to read (or, with no new
-        files, when a programme's documents are to be made): importing beside busy readers would
-        only take a core from them."""
+        A run starts it first thing, before it imports pandas: the process is small to fork then, and
+        prepares at low priority (_prepared_meanwhile), so that it takes no core from busy readers."""
         if self.process is not None or self.workers < 2:
             return
         jobs_out, jobs_in = multiprocessing.Pipe(duplex=False)
@@ -350,8 +350,7 @@ def _spawner(jobs, results, parent: int, workers: int) -> None:
     `workers` at a time) and pass each worker's answer on to the run."""
     try:
         die_with_parent(parent)
-        _weasyprint()                              # now, while the run works out its figures
-        _warm_up()
+        _prepared_meanwhile()                      # now, while the run reads and works out its figures
 
         waiting: list[tuple[int, object]] = []
         running: dict = {}                         # receiving end → (ticket, process)
@@ -383,6 +382,44 @@ def _spawner(jobs, results, parent: int, workers: int) -> None:
                 results.send((ticket, answer))
     finally:
         os._exit(0)
+
+
+# How much less of a core the renderer's preparation asks for than the run's own processes.
+PREPARATION_NICENESS = 10
+
+
+def _prepared_meanwhile() -> None:
+    """Import WeasyPrint and warm up (_warm_up) at lower priority than the run's readers and its own
+    process: started with the run, before it imports pandas, the renderer takes what those leave of
+    the two cores (the gaps while the run imports, loads the stored records and waits for a reader)
+    instead of a core they need."""
+    _at_lower_priority(lambda: (_weasyprint(), _warm_up()))
+
+
+def _at_lower_priority(work):
+    """work() in a thread of its own, PREPARATION_NICENESS lower in priority; its result, or its
+    exception raised here. On Linux a nice value belongs to the thread: this thread keeps its own,
+    and so do the processes it forks afterwards (the renderer's workers make documents at normal
+    priority). Elsewhere work() just runs in that thread."""
+    outcome: list = []
+
+    def lowered() -> None:
+        try:
+            if sys.platform.startswith("linux"):
+                thread = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, thread,
+                               min(19, os.getpriority(os.PRIO_PROCESS, thread) + PREPARATION_NICENESS))
+            outcome.append((True, work()))
+        except BaseException as error:
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=lowered, name="at-lower-priority")
+    thread.start()
+    thread.join()
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
 
 
 # A few lines in each of the document's faces (黑体 title and h2, 宋体 body, 楷体 h3, table cells).
