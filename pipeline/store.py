@@ -144,8 +144,9 @@ def _blanks_as_none(frame, parts: list) -> None:
     """A column of texts that some files' records lack, or hold in another type (a copy of an older
     version), comes out of concat with NaN for their blanks: made None again, as in every other text
     column the store gives (records.typed relies on it)."""
+    held = [part.dtypes.to_dict() for part in parts]          # looked up once, not per column and part
     for column in frame.columns[(frame.dtypes == object).to_numpy()]:
-        if any(column not in part.columns or part[column].dtype != object for part in parts):
+        if any(types.get(column) != object for types in held):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
 
 
