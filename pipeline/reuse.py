@@ -11,6 +11,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from pipeline.fonts import config_file
 from pipeline.inbox_files import InboxFile, fingerprint, list_files
 from pipeline.problems import Problem
 from pipeline.results import FileResult, ProgrammeRun
@@ -72,12 +73,15 @@ def known_result(identity: InboxFile, known: dict) -> FileResult:
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """A hash of the program itself (code, presets, schemas, templates): new code means new outputs."""
+    """A hash of the program itself (code, presets, schemas, templates, and the core fonts the documents
+    are made with when they are built: pipeline.fonts): new code means new outputs."""
     digest = hashlib.sha256()
     for folder in ("pipeline", "schemas", "templates"):
         for path in sorted((PROJ_ROOT / folder).rglob("*")):
             if path.is_file() and path.suffix in {".py", ".toml", ".html", ".css"}:
                 digest.update(path.relative_to(PROJ_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    fonts = config_file()
+    digest.update(b"fonts\0" + (fonts.read_bytes() if fonts is not None else b""))
     return digest.hexdigest()
 
 

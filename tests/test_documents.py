@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.__main__ import main
 from pipeline.rules.after_sales import district
+from pipeline.fonts import config_file
 from pipeline.settings import PROJ_ROOT
 from pipeline.documents.render import (ArraysByLength, FontFiles, ProjectOnlyFetcher, harfbuzz_subsetting, pdf_bytes,
                                        render_all, PdfJob, subsetting_notice)
@@ -109,8 +110,21 @@ def test_every_page_has_its_number_and_the_last_the_closing_block(documents, nam
 @pytest.mark.parametrize("name", OFFICIAL)
 def test_the_fonts_are_cjk_subsets_embedded_in_the_pdf(documents, name):
     fonts = {c["fontname"] for _, _, chars, _, _ in pages_of(documents[name]) for c in chars}
-    assert fonts and all(re.fullmatch(r"[A-Z]{6}\+(Noto-(Serif|Sans)-CJK-SC(-Bold)?|AR-PL-UKai-CN)", f)
+    assert fonts and all(re.fullmatch(r"[A-Z]{6}\+(Noto-(Serif|Sans)-CJK-SC(-Core)?(-Bold)?|AR-PL-UKai-CN)", f)
                          for f in fonts), fonts
+
+
+@pytest.mark.parametrize("name", [*OFFICIAL, "teaching/聘任证书"])
+def test_every_common_character_is_set_in_a_core_face(documents, name):
+    """The documents' common characters come from the core fonts (pipeline.fonts, built by make), not
+    from the whole faces WeasyPrint would subset at length; h3 keeps its 楷体."""
+    from pipeline.fonts import core_characters
+
+    assert config_file() is not None, "data/fonts/ is built by make (make fonts)"
+    core = {chr(point) for point in core_characters()}
+    chars = [c for _, _, page, _, _ in pages_of(documents[name]) for c in page if c["text"].strip()]
+    assert chars and all("-Core" in c["fontname"] or "UKai" in c["fontname"] for c in chars if c["text"] in core), \
+        {(c["text"], c["fontname"]) for c in chars if c["text"] in core and "-Core" not in c["fontname"]}
 
 
 @pytest.mark.parametrize("name, captions", [

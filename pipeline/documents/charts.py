@@ -10,7 +10,9 @@ from markupsafe import Markup
 
 from pipeline.xml_text import escape
 
-FONT = "Noto Sans CJK SC"
+# The core face first (pipeline.fonts), the whole one for any other character. WeasyPrint splits an SVG
+# font-family at commas and strips quotes but not spaces: no quotes, no space after a comma.
+FONT = "Noto Sans CJK SC Core,Noto Sans CJK SC,sans-serif"
 WIDTH, HEIGHT = 440.0, 180.0          # pt: the 156 mm text block is 442 pt wide
 # The title sits 18 pt down, so a chart at the top of a page (where its margin is dropped) keeps its
 # first glyphs below the 37 mm line like any text.

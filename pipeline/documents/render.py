@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 import jinja2
 
 from pipeline import failpoints
+from pipeline.fonts import use_core_fonts
 from pipeline.processes import die_with_parent, start_forked
 from pipeline.outputs import write_atomically
 from pipeline.settings import PROJ_ROOT
@@ -128,7 +129,9 @@ def _libraries_by_soname():
 
 
 def _import_weasyprint():
-    """`import weasyprint`, its C libraries opened by their sonames (_libraries_by_soname)."""
+    """`import weasyprint`, its C libraries opened by their sonames (_libraries_by_soname), fontconfig
+    told of the core fonts (pipeline.fonts) before WeasyPrint starts it."""
+    use_core_fonts()
     try:
         with _libraries_by_soname(), redirect_stdout(io.StringIO()):    # its own advice, should it fail
             import weasyprint
