@@ -23,6 +23,9 @@ from isal import isal_zlib
 from pipeline.convert import TEXTS_OR_NONE, mostly_distinct
 
 DERIVED = "_d:"          # columns a programme's rules work out when a file is read (pipeline.rules.programmes)
+# Each record's digest is kept beside its values, as a _d: column (in no digest itself): a long list
+# made row by row from records is known by them in the workbook writer (xlsx.KnownRows).
+RECORD_DIGEST = DERIVED + "指纹"
 
 
 def _json_column(values: pd.Series) -> list[object]:
@@ -252,6 +255,7 @@ def encode_records(frame: pd.DataFrame) -> Encoded:
             kept[name] = {"moments": values.view(np.int64), "unit": np.datetime_data(values.dtype)[0]}
         else:
             kept[name] = _kept(codes, distinct)
+    kept[RECORD_DIGEST] = folded.view(np.int64).tolist()
     return Encoded(folded.view(np.int64), deflated_columns(kept))
 
 

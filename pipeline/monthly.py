@@ -28,6 +28,7 @@ from pipeline.timing import phase
 from pipeline.validate import check_against_roster
 from pipeline.outputs import write_atomically
 from pipeline.workbooks import annotated_copy, write_workbook
+from pipeline.xlsx import KnownRows
 from schemas import all_kinds
 
 REPORT_COLUMNS = ["项目", "文件", "工作表", "行", "列", "列名", "内容", "代码", "级别", "问题", "修改提示"]
@@ -188,8 +189,8 @@ def render_documents(runs: list[ProgrammeRun], store: Store | None = None, rende
         submit_documents(run, renderer)
     for run in [run for run in runs if run.workbooks]:
         with phase("write"):
-            for path, sheets, title, cache in run.workbooks:
-                run.written.append(write_workbook(path, sheets, title=title, cache=cache))
+            for path, sheets, title, cache, known in run.workbooks:
+                run.written.append(write_workbook(path, sheets, title=title, cache=cache, known=known))
         run.workbooks = []
     with phase("render"):
         made = renderer.finish()
@@ -242,9 +243,21 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
             store.document_number(programme.id, "通报", period.name, period.year))))
     if renderer is not None:
         submit_documents(result, renderer)
+    sheets = {**figures.tables, "记录数": counts, "文件": file_table(files)}
     result.workbooks = [
-        (folder / "统计表.xlsx", {**figures.tables, "记录数": counts, "文件": file_table(files)},
-         f"{programme.title}{period.label}统计表", store.stretch_cache(str(folder / "统计表.xlsx"))),
+        (folder / "统计表.xlsx", sheets, f"{programme.title}{period.label}统计表",
+         store.stretch_cache(str(folder / "统计表.xlsx")), known_rows(figures, programme)),
         (folder / "校验报告.xlsx", {"校验报告": validation_report(result.problems)},
-         f"{programme.title}{period.label}校验报告", None)]
+         f"{programme.title}{period.label}校验报告", None, None)]
     return result
+
+
+def known_rows(figures: Figures, programme: Programme) -> dict[str, KnownRows]:
+    """The long lists of the figures made row by row from records, each row known by its record's digest
+    (xlsx.KnownRows) and, for all rows alike, by the code and the settings that make its cells."""
+    digests = getattr(figures.tables, "record_digests", {})
+    if not digests:
+        return {}
+    salt = hashlib.sha256(f"{code_fingerprint()}\x1e{json.dumps(programme.config, ensure_ascii=False, sort_keys=True)}"
+                          .encode()).hexdigest()
+    return {sheet: KnownRows(rows, salt) for sheet, rows in digests.items()}

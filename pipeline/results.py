@@ -44,7 +44,7 @@ class ProgrammeRun:
     submitted: list[tuple[object, int]] = field(default_factory=list)    # (job, the Renderer's ticket)
     # Workbooks still to write, as write_workbook's arguments: written by render_documents once every
     # programme's PDFs are being made, so that the big workbooks' two processes overlap with them.
-    workbooks: list[tuple[Path, dict, str, object]] = field(default_factory=list)
+    workbooks: list[tuple[Path, dict, str, object, dict | None]] = field(default_factory=list)
     returned_folder: Path | None = None    # its 退回/ folder, cleared of stale copies once they are made
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)

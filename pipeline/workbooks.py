@@ -31,11 +31,11 @@ def saved_bytes(book: Workbook) -> bytes:
     return stable_zip(buffer.getvalue())
 
 
-def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "", cache=None) -> Path:
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "", cache=None, known=None) -> Path:
     """Write the workbook (pipeline.xlsx: one sheet per frame) atomically; returns its path. With a
     cache (Store.stretch_cache), the stretches of a big workbook's sheets that did not change are
-    taken from it instead of being made again."""
-    return write_atomically(path, workbook_bytes(sheets, title, cache=cache))
+    taken from it instead of being made again; `known`: sheet → xlsx.KnownRows of its long list."""
+    return write_atomically(path, workbook_bytes(sheets, title, cache=cache, known=known))
 
 
 def problem_notes(problems: list, sheets: list[str] | None = None) -> dict[tuple[str, str], list[str]]:

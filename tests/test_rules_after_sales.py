@@ -302,3 +302,33 @@ def test_after_sales_trend_months_counted_in_one_pass_are_those_of_each_month_al
             assert together[one.name][k] == value or (value != value and together[one.name][k] != together[one.name][k])
             assert type(together[one.name][k]) is type(value)
     assert together["2026-08"]["工单数"] == 0 and together["2026-06"]["工单数"] > 0
+
+
+def test_the_long_lists_carry_each_cards_record_digest_in_their_order(tmp_path):
+    """工单 and 问题工单 come with the digest of each row's card (kept by the store: RECORD_DIGEST), in
+    the rows' order, for the workbook writer to know unchanged rows by; without digests, the lists alone."""
+    import numpy as np
+
+    from pipeline.columns import RECORD_DIGEST, encode_records
+    from pipeline.rules.figures import ByRecord
+
+    cards = [card(f"GD{n}", 网点=f"网点{n % 3}", 完工时间=f"2026-11-0{1 + n % 5} 10:{n:02d}",
+                  用户评价="不满意" if n % 2 else "满意") for n in range(12)]
+    frame = records(service_cards=cards)["service_cards"]
+    frame = frame.assign(**{RECORD_DIGEST: encode_records(frame.assign(_sheet="数据", _row=range(2, 14))).digests})
+    figures = after_sales.monthly_figures({**records(), "service_cards": frame}, RULES, month("2026-11"), {})
+    listed, text = after_sales.checked(frame, month("2026-11"), RULES), None
+    cards_now, flags = listed
+    text = after_sales.problem_text(flags)
+    by_number = dict(zip(frame["工单号"], frame[RECORD_DIGEST]))
+    for sheet, expected in (("工单", after_sales.card_sheet(cards_now, text)),
+                            ("问题工单", after_sales.problem_cards(cards_now, text))):
+        pd.testing.assert_frame_equal(figures.tables[sheet], expected)
+        digests = figures.tables.record_digests[sheet]
+        assert len(expected) > 1 and list(digests) == [by_number[n] for n in expected["工单号"]], sheet
+    plain = after_sales.monthly_figures({**records(), "service_cards": frame.drop(columns=[RECORD_DIGEST])}, RULES,
+                                        month("2026-11"), {})
+    pd.testing.assert_frame_equal(plain.tables["工单"], figures.tables["工单"])
+    assert plain.tables.record_digests == {}
+    assert not isinstance(after_sales.by_record(cards_now[["网点", "完工时间", "工单号"]], after_sales.CARD_ORDER,
+                                                cards_now.assign(**{RECORD_DIGEST: np.nan})), ByRecord)

@@ -177,6 +177,47 @@ def test_a_rerun_makes_again_only_the_stretches_whose_rows_changed(monkeypatch):
     assert sum(stop - start for _, start, stop, _ in made) <= 2 * 2 * 2 * xlsx.STRETCH_ROWS
 
 
+def test_a_long_list_known_by_its_rows_records_is_the_same_workbook_and_remade_only_where_they_changed(monkeypatch):
+    import numpy as np
+
+    import pipeline.xlsx as xlsx
+    from pipeline.xlsx import KnownRows
+
+    frame = long_list(120_000)
+    digests = np.array([hash(("card", n)) for n in range(len(frame))], dtype=np.int64)
+    known = {"工单": KnownRows(digests, "code and settings")}
+    cache = Remembered()
+    first = workbook_bytes({"工单": frame}, cache=cache, parallel=False, known=known)
+    assert first == workbook_bytes({"工单": frame}, parallel=False, known=known)
+    plain = workbook_bytes({"工单": frame}, parallel=False)
+    read = [CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("工单").to_python()
+            for data in (first, plain)]
+    assert read[0] == read[1]                           # the same cells; only the cuts between stretches differ
+    stretches = len(cache)
+    made = []
+    real = xlsx._stretch
+    monkeypatch.setattr(xlsx, "_stretch", lambda task: (made.append(task), real(task))[1])
+    # One record gone, one changed (a new digest): only the stretches around them are made again.
+    changed = frame.drop(index=[50]).reset_index(drop=True)
+    changed.loc[100_000, "问题"] = "迟到"
+    changed_digests = np.delete(digests, 50)
+    changed_digests[100_000] = hash(("card", "changed"))
+    known_after = {"工单": KnownRows(changed_digests, "code and settings")}
+    expected = workbook_bytes({"工单": changed}, parallel=False, known=known_after)
+    made.clear()
+    assert workbook_bytes({"工单": changed}, cache=cache, parallel=False, known=known_after) == expected
+    assert stretches >= 4 and 2 <= len(made) < stretches
+    assert sum(stop - start for _, start, stop, _ in made) <= 2 * 2 * 2 * xlsx.STRETCH_ROWS
+    # Other code or settings (the salt), or other columns: nothing is taken from the cache.
+    made.clear()
+    workbook_bytes({"工单": changed}, cache=cache, parallel=False, known={"工单": KnownRows(changed_digests, "new code")})
+    assert len(made) == len(cache)
+    made.clear()
+    workbook_bytes({"工单": changed.rename(columns={"问题": "代码"})}, cache=cache, parallel=False,
+                   known={"工单": KnownRows(changed_digests, "new code")})
+    assert len(made) == len(cache)
+
+
 def test_a_long_list_of_mixed_values_reads_back_cell_for_cell():
     rows = 45_000
     mixed, written = [1, 1.0, True, "1", None, 2.5], [1, 1, "是", "1", None, 2.5]

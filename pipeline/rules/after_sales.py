@@ -9,9 +9,10 @@ import numpy as np
 from numpy.dtypes import StringDType
 import pandas as pd
 
+from pipeline.columns import RECORD_DIGEST
 from pipeline.convert import TEXTS_OR_NONE
 from pipeline.rules.awards import ranks
-from pipeline.rules.figures import TREND_MONTHS, Figures, Later, Tables, trend, no_reasons, officer_table, officers_of
+from pipeline.rules.figures import TREND_MONTHS, ByRecord, Figures, Later, Tables, trend, no_reasons, officer_table, officers_of
 from pipeline.rules.officers import in_period, records_in
 from pipeline.rules.periods import Period, counting_span, last_months
 
@@ -456,10 +457,16 @@ def _sort_key(values: pd.Series) -> np.ndarray:
 
 
 def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """frame.sort_values(columns, kind="stable"), for long lists of cards: the last column (工单号, as
-    many distinct texts as cards) is only looked at among the rows the others leave tied."""
+    """frame.sort_values(columns, kind="stable"), for long lists of cards (sorted_order)."""
+    return frame.iloc[sorted_order(frame, columns)].reset_index(drop=True)
+
+
+def sorted_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The positions of frame's rows in the order of frame.sort_values(columns, kind="stable"): the last
+    column (工单号, as many distinct texts as cards) is only looked at among the rows the others
+    leave tied."""
     if len(frame) < 2:
-        return frame.reset_index(drop=True)
+        return np.arange(len(frame))
     keys = [_sort_key(frame[column]) for column in columns[:-1]]
     order = np.lexsort(keys[::-1]) if keys else np.arange(len(frame))
     tied = np.ones(len(frame) - 1, dtype=bool)
@@ -476,22 +483,41 @@ def sorted_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         run = np.cumsum(~np.concatenate(([False], tied))[places])    # a run starts where no tie links it back
         rows = order[places]
         order[places] = rows[np.lexsort([_sort_key(frame[columns[-1]].iloc[rows]), run])]
-    return frame.iloc[order].reset_index(drop=True)
+    return order
+
+
+def by_record(listed: pd.DataFrame, columns: list[str], cards: pd.DataFrame) -> ByRecord | pd.DataFrame:
+    """A long list of cards (its index: the cards') sorted as sorted_rows sorts it, with each row's
+    card digest (RECORD_DIGEST) when every card listed has one; else the sorted list alone."""
+    order = sorted_order(listed, columns)
+    frame = listed.iloc[order].reset_index(drop=True)
+    if RECORD_DIGEST not in cards.columns:
+        return frame
+    digests = cards[RECORD_DIGEST].reindex(listed.index).to_numpy()
+    if pd.isna(digests).any():
+        return frame
+    return ByRecord(frame, digests.astype(np.int64)[order])
+
+
+PROBLEM_ORDER = ["网点", "服务工程师", "完工时间", "工单号"]
+CARD_ORDER = ["网点", "完工时间", "工单号"]
+
+
+def problem_list(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
+    """The cards with a problem as problem_cards lists them, in the cards' order."""
+    with_codes = text != ""
+    return cards.loc[with_codes, ["网点", "服务工程师", "工单号", "完工时间"]].assign(问题=text[with_codes])
 
 
 def problem_cards(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
     """The cards with a problem, grouped by outlet and engineer: 网点, 服务工程师, 工单号, 完工时间, 问题
     (`text`: the cards' problem_text)."""
-    with_codes = text != ""
-    listed = cards.loc[with_codes, ["网点", "服务工程师", "工单号", "完工时间"]].assign(问题=text[with_codes])
-    return sorted_rows(listed, ["网点", "服务工程师", "完工时间", "工单号"])
+    return sorted_rows(problem_list(cards, text), PROBLEM_ORDER)
 
 
-def card_sheet(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
-    """Sheet 工单: every card with its codes (问题, empty when none; `text`: the cards' problem_text), and
-    what a clerk needs to find it — the phone masked and the address cut to its district, never the
-    customer's name."""
-    listed = pd.DataFrame({
+def card_list(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
+    """Every card as card_sheet lists it, in the cards' order."""
+    return pd.DataFrame({
         "工单号": cards["工单号"], "网点": cards["网点"], "服务工程师": cards["服务工程师"],
         "问题": text, "服务方式": cards["服务方式"], "预约时间": cards["预约时间"],
         "到达时间": cards["到达时间"], "完工时间": cards["完工时间"], "回访时间": cards["回访时间"],
@@ -499,7 +525,13 @@ def card_sheet(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
         "应收金额": fee_due(cards), "交回时间": cards["交回时间"], "上报时间": cards["上报时间"],
         "联系电话": derived_or(cards, MASKED, lambda c: masked_phone(c["联系电话"])),
         "所在区县": derived_or(cards, DISTRICT, lambda c: district(c["用户地址"]))})
-    return sorted_rows(listed, ["网点", "完工时间", "工单号"])
+
+
+def card_sheet(cards: pd.DataFrame, text: pd.Series) -> pd.DataFrame:
+    """Sheet 工单: every card with its codes (问题, empty when none; `text`: the cards' problem_text), and
+    what a clerk needs to find it — the phone masked and the address cut to its district, never the
+    customer's name."""
+    return sorted_rows(card_list(cards, text), CARD_ORDER)
 
 
 def revisit_list(cards: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
@@ -543,11 +575,11 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
     tables = Tables({
         # The tables only the workbook shows (the long lists among them): worked out while the
         # bulletin is rendered.
-        "工单": Later(lambda: card_sheet(cards, codes_text())),
+        "工单": Later(lambda: by_record(card_list(cards, codes_text()), CARD_ORDER, cards)),
         "网点": outlets,
         "工程师": engineers,
         "对账": Later(lambda: daily_reconciliation(cards, flags)),
-        "问题工单": Later(lambda: problem_cards(cards, codes_text())),
+        "问题工单": Later(lambda: by_record(problem_list(cards, codes_text()), PROBLEM_ORDER, cards)),
         "需再次上门": revisit_list(cards, flags),
         "更新工单": Later(lambda: updated_cards(cards, codes_text(), changed)),
         "趋势": trend(period, lambda m: earlier[m.name] if m.name != period.name

@@ -22,16 +22,31 @@ class Later:
         self.make = make
 
 
+@dataclass(frozen=True)
+class ByRecord:
+    """A long list made row by row from records, and for each row the digest its record is kept with
+    (pipeline.columns.RECORD_DIGEST): what a Later may give, for the workbook writer to know its
+    unchanged rows by (xlsx.KnownRows)."""
+
+    frame: pd.DataFrame
+    digests: object                 # np.ndarray of int64, one per row of frame
+
+
 class Tables(Mapping):
-    """Sheet name → table, in reading order; a Later is worked out the first time it is looked at."""
+    """Sheet name → table, in reading order; a Later is worked out the first time it is looked at (one
+    that gives a ByRecord leaves its rows' record digests in record_digests)."""
 
     def __init__(self, tables: dict[str, "pd.DataFrame | Later"]):
         self._tables = dict(tables)
+        self.record_digests: dict[str, object] = {}
 
     def __getitem__(self, sheet: str) -> pd.DataFrame:
         table = self._tables[sheet]
         if isinstance(table, Later):
-            table = self._tables[sheet] = table.make()
+            table = table.make()
+            if isinstance(table, ByRecord):
+                self.record_digests[sheet], table = table.digests, table.frame
+            self._tables[sheet] = table
         return table
 
     def __iter__(self) -> Iterator[str]:
