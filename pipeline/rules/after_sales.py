@@ -491,12 +491,10 @@ def by_record(listed: pd.DataFrame, columns: list[str], cards: pd.DataFrame) -> 
     card digest (RECORD_DIGEST) when every card listed has one; else the sorted list alone."""
     order = sorted_order(listed, columns)
     frame = listed.iloc[order].reset_index(drop=True)
-    if RECORD_DIGEST not in cards.columns:
+    # A card kept without one (an older copy) leaves NaN, and the column floats: no digests then.
+    if RECORD_DIGEST not in cards.columns or cards[RECORD_DIGEST].dtype.kind != "i":
         return frame
-    digests = cards[RECORD_DIGEST].reindex(listed.index).to_numpy()
-    if pd.isna(digests).any():
-        return frame
-    return ByRecord(frame, digests.astype(np.int64)[order])
+    return ByRecord(frame, cards[RECORD_DIGEST].reindex(listed.index).to_numpy(dtype=np.int64)[order])
 
 
 PROBLEM_ORDER = ["网点", "服务工程师", "完工时间", "工单号"]
