@@ -390,9 +390,14 @@ def thread_niceness() -> int:
 def test_the_renderer_prepares_at_lower_priority_and_makes_documents_at_the_runs():
     from pipeline.documents.render import PREPARATION_NICENESS, _at_lower_priority
 
+    import os
+
     own = thread_niceness()
     assert _at_lower_priority(thread_niceness) == min(19, own + PREPARATION_NICENESS)
     assert thread_niceness() == own                       # the calling thread keeps its own
+    # Back only once the helper thread has left the process: a fork now inherits none of its clean-up.
+    helper = _at_lower_priority(threading.get_native_id)
+    assert helper != threading.get_native_id() and not os.path.exists(f"/proc/self/task/{helper}")
     with pytest.raises(ValueError, match="坏了"):
         _at_lower_priority(lambda: BrokenJob(Path("x")).make())
 
@@ -587,3 +592,4 @@ def test_the_renderer_compiles_each_template_once_before_it_forks_its_workers():
     assert environment().get_template("monthly.html") is compiled
     assert {"monthly.html", "evaluation.html", "daily.html", "certificate.html"} <= {
         name for _, name in environment().cache.keys()}
+

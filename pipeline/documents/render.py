@@ -132,6 +132,9 @@ def _import_weasyprint():
     """`import weasyprint`, its C libraries opened by their sonames (_libraries_by_soname), fontconfig
     told of the core fonts (pipeline.fonts) before WeasyPrint starts it."""
     use_core_fonts()
+    # GLib's slice allocator keeps per-thread caches behind a lock of its own; plain malloc is safe to
+    # fork beside other threads (and is what GLib itself uses from 2.76 on). Read when GLib starts.
+    os.environ.setdefault("G_SLICE", "always-malloc")
     try:
         with _libraries_by_soname(), redirect_stdout(io.StringIO()):    # its own advice, should it fail
             import weasyprint
@@ -403,26 +406,41 @@ def _at_lower_priority(work):
     """work() in a thread of its own, PREPARATION_NICENESS lower in priority; its result, or its
     exception raised here. On Linux a nice value belongs to the thread: this thread keeps its own,
     and so do the processes it forks afterwards (the renderer's workers make documents at normal
-    priority). Elsewhere work() just runs in that thread."""
+    priority). Elsewhere, where niceness is the process's, work() just runs here.
+
+    It returns only once that thread is gone from the system, not merely done in Python: a thread
+    leaving runs GLib's per-thread clean-up (its memory slices go back under GLib's lock) after
+    Python's join() has returned, and a worker forked meanwhile inherited that lock taken and hung
+    in its first Pango call (seen once in the tests)."""
+    if not sys.platform.startswith("linux"):
+        return work()
     outcome: list = []
 
     def lowered() -> None:
         try:
-            if sys.platform.startswith("linux"):
-                thread = threading.get_native_id()
-                os.setpriority(os.PRIO_PROCESS, thread,
-                               min(19, os.getpriority(os.PRIO_PROCESS, thread) + PREPARATION_NICENESS))
+            thread = threading.get_native_id()
+            outcome.append(thread)
+            os.setpriority(os.PRIO_PROCESS, thread,
+                           min(19, os.getpriority(os.PRIO_PROCESS, thread) + PREPARATION_NICENESS))
             outcome.append((True, work()))
         except BaseException as error:
             outcome.append((False, error))
 
-    thread = threading.Thread(target=lowered, name="at-lower-priority")
-    thread.start()
-    thread.join()
-    done, value = outcome[0]
+    helper = threading.Thread(target=lowered, name="at-lower-priority")
+    helper.start()
+    helper.join()
+    _gone(outcome[0])
+    done, value = outcome[-1]
     if not done:
         raise value
     return value
+
+
+def _gone(thread: int, seconds: float = 10.0) -> None:
+    """Wait until the thread of this native id has left the process (Linux: /proc/self/task)."""
+    deadline = time.monotonic() + seconds
+    while os.path.exists(f"/proc/self/task/{thread}") and time.monotonic() < deadline:
+        time.sleep(0.0005)
 
 
 # A few lines in each of the document's faces (黑体 title and h2, 宋体 body, 楷体 h3, table cells).
