@@ -21,7 +21,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from pipeline.settings import PROJ_ROOT
@@ -115,6 +114,8 @@ def build(folder: Path = FONTS) -> Path:
         if not (folder / name).is_file():
             jobs.append((*whole_face(whole, style), family, folder / name))
     if jobs:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
             list(pool.map(build_face, *zip(*jobs)))
     # The fonts' hashes in the file: outputs made with other fonts are made again (reuse.code_fingerprint).

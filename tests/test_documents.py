@@ -593,3 +593,11 @@ def test_the_renderer_compiles_each_template_once_before_it_forks_its_workers():
     assert {"monthly.html", "evaluation.html", "daily.html", "certificate.html"} <= {
         name for _, name in environment().cache.keys()}
 
+
+def test_the_run_itself_imports_no_jinja_only_the_renderers_process_does():
+    # The renderer's process is started before the run imports its modules, and renders every HTML.
+    done = subprocess.run([sys.executable, "-c", "import sys; import pipeline.__main__, pipeline.monthly, "
+                           "pipeline.evaluation, pipeline.daily, pipeline.certificates; print('jinja2' in sys.modules)"],
+                          cwd=PROJ_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
