@@ -601,3 +601,23 @@ def test_the_run_itself_imports_no_jinja_only_the_renderers_process_does():
                           cwd=PROJ_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False"]
+
+
+def test_column_widths_share_the_table_out_as_the_automatic_layout_would():
+    from pipeline.documents.sections import CELL_EM, TABLE_EM, column_widths, table
+
+    def shares(widths):
+        return [float(w.rstrip("%")) for w in widths]
+
+    # All fit: each column as wide as its widest cell, the room left shared in proportion.
+    narrow = shares(column_widths(["网点", "工单数"], [["网点01", "10000"]], [True, False]))
+    assert abs(sum(narrow) - 100) < 0.05
+    assert abs(narrow[0] / narrow[1] - (2 + 2 * 0.55 + CELL_EM) / (3 + CELL_EM)) < 0.01
+    # Too wide to fit: ids and numbers keep their whole width, the long text takes the rest.
+    text = "本月反馈的问题较多，" * 8
+    wide = shares(column_widths(["工号", "反馈内容", "次数"], [["2024000123", text, "12"]], [True, False, False]))
+    assert abs(sum(wide) - 100) < 0.05 and wide[1] > 60
+    assert wide[0] / 100 * TABLE_EM >= 10 * 0.55 + CELL_EM - 0.01            # 2024000123 on one line
+    # What table() hands the template: one width per column.
+    made = table("表", pd.DataFrame({"网点": ["网点01"], "准时率": [0.369]}))
+    assert len(made["widths"]) == 2 and made["rows"] == [["网点01", "36.9%"]]
