@@ -52,11 +52,12 @@ def table(caption: str, frame: pd.DataFrame, columns: list[str] | None = None, t
 
 # A table's columns are given their widths here (table-layout: fixed), as the browser's automatic layout
 # would share them out, from the texts' lengths: WeasyPrint then lays each cell out once, where working
-# out every cell's narrowest and widest line first took a third of a bulletin's layout (~0.09 s of the
-# after-sales bulletin's 0.8 s). Lengths in em of the 12 pt table text (official.css): a CJK character
+# out every cell's narrowest and widest line first took about a third of a bulletin's layout (~0.06 s of
+# the after-sales bulletin's 0.9 s). Lengths in em of the 12 pt table text (official.css): a CJK character
 # is one em, any other character about 0.55; each cell adds its padding and border (2 × 1.5 mm + 0.3 mm).
-TABLE_EM = 156 / (12 * 25.4 / 72)            # the 156 mm text block
-CELL_EM = 3.3 / (12 * 25.4 / 72)
+EM_MM = 12 * 25.4 / 72                       # one em of the 12 pt table text, in mm
+TABLE_EM = 156 / EM_MM                       # the 156 mm text block
+CELL_EM = 3.3 / EM_MM
 UNBROKEN = re.compile(r"[!-~]+|\S")          # a run of ASCII (a number, an id) breaks nowhere; CJK anywhere
 
 
