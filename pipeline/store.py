@@ -334,14 +334,19 @@ class Store:
             f"SELECT f.id, f.name, f.layout FROM files f WHERE f.programme = ? AND {_NEWEST_VERSION}"
             " AND EXISTS (SELECT 1 FROM file_columns c WHERE c.file_id = f.id AND c.kind = ?) ORDER BY f.id",
             (programme, kind)).fetchall()
-        superseded = {row[0] for row in self.db.execute(
-            "SELECT id FROM records INDEXED BY records_superseded WHERE programme = ? AND kind = ?"
-            " AND superseded_by IS NOT NULL", (programme, kind))}
+        # Records a newer file superseded while their own file is still the newest version of its name
+        # (the same key in another file): by file, so that only the files with some are filtered.
+        superseded: dict[int, list[int]] = {}
+        for file_id, record_id in _rows_with(
+                self.db, "SELECT file_id, id FROM records INDEXED BY records_superseded WHERE programme = ?"
+                " AND kind = ? AND superseded_by IS NOT NULL AND file_id IN ({})", (programme, kind),
+                [row[0] for row in files]):
+            superseded.setdefault(file_id, []).append(record_id)
         parts = []
         for file_id, name, layout in files:
             part = self._file_records(file_id, kind)
-            if superseded:
-                part = part[~part["_id"].isin(superseded)]
+            if file_id in superseded:
+                part = part[~part["_id"].isin(superseded[file_id])]
             if part.empty:
                 continue
             sheets = json.loads(layout)
