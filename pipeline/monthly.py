@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -231,8 +232,10 @@ def run_programme(store: Store, inbox: Path, out: Path, programme: Programme, pe
         counts = record_counts(records, {k: v.title for k, v in kinds.items()},
                                {k: v.date_field for k, v in kinds.items()}, period)
         typed = typed_all(records, stored=True)
+        # Which cards changed is asked of the store only for the list of them (a workbook sheet), after
+        # the bulletin has gone to be rendered.
         figures = monthly_figures(programme.preset, typed, programme.rules, period, programme.terms,
-                                  changed_cards(store, programme))
+                                  partial(changed_cards, store, programme))
     with phase("write"):
         figures, restricted = confidential_outputs(store, programme, typed, figures, folder)
         result.written += restricted

@@ -332,3 +332,16 @@ def test_the_long_lists_carry_each_cards_record_digest_in_their_order(tmp_path):
     assert plain.tables.record_digests == {}
     assert not isinstance(after_sales.by_record(cards_now[["网点", "完工时间", "工单号"]], after_sales.CARD_ORDER,
                                                 cards_now.assign(**{RECORD_DIGEST: np.nan})), ByRecord)
+
+
+def test_the_changed_cards_are_asked_for_only_when_the_list_of_updated_cards_is_made():
+    asked = []
+
+    def changed():
+        asked.append(True)
+        return frozenset({"B"})
+
+    cards = [card("A"), card("B", 用户评价="不满意")]
+    figures = after_sales.monthly_figures(records(service_cards=cards), RULES, month("2026-11"), {}, changed)
+    assert figures.facts["total"]["工单数"] == 2 and not asked
+    assert figures.tables["更新工单"]["工单号"].tolist() == ["B"] and asked == [True]

@@ -3,6 +3,7 @@ outlet and engineer figures, the engineer anomaly, daily reconciliation. Vectori
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -556,8 +557,10 @@ def updated_cards(cards: pd.DataFrame, text: pd.Series, changed: frozenset[str] 
 
 
 def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Period, terms: dict,
-                    changed: frozenset[str] = frozenset()) -> Figures:
-    """The month's figures: 工单, 网点, 工程师, 对账, 问题工单, 需再次上门, 更新工单, 信息员."""
+                    changed: Callable[[], frozenset[str]] | frozenset[str] = frozenset()) -> Figures:
+    """The month's figures: 工单, 网点, 工程师, 对账, 问题工单, 需再次上门, 更新工单, 信息员. `changed`: the
+    工单号 of cards that replaced an earlier version with different content, or what gives them (asked
+    only when 更新工单 is made: in a run, after the bulletin has gone to be rendered)."""
     cards, flags = checked(records["service_cards"], period, rules)
     counts = card_counts(cards, flags, rules)             # once, for every table that sums them
     outlets = grouped_kpis(cards, flags, ["网点"], rules, counts)
@@ -579,7 +582,7 @@ def monthly_figures(records: dict[str, pd.DataFrame], rules: dict, period: Perio
         "对账": Later(lambda: daily_reconciliation(cards, flags)),
         "问题工单": Later(lambda: by_record(problem_list(cards, codes_text()), PROBLEM_ORDER, cards)),
         "需再次上门": revisit_list(cards, flags),
-        "更新工单": Later(lambda: updated_cards(cards, codes_text(), changed)),
+        "更新工单": Later(lambda: updated_cards(cards, codes_text(), changed() if callable(changed) else changed)),
         "趋势": trend(period, lambda m: earlier[m.name] if m.name != period.name
                      else {k: v for k, v in kpis(cards, flags, rules, counts).items() if k in TREND_KPIS}),
         "信息员": officer_table(officers, period, counting_span(period.end, terms), records["feedback"],

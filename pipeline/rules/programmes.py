@@ -1,6 +1,8 @@
 """Which rules each preset runs: the monthly figures and the assessment of every programme."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from pipeline.rules import after_sales, class_officers, community, correspondents, teaching
@@ -18,10 +20,10 @@ ID_COLUMNS = ("工号", "作者工号", "工号或单位")
 READING_DERIVATIONS = {"after-sales": {"service_cards": after_sales.card_derivations}}
 
 
-def monthly_figures(preset: str, records: dict[str, pd.DataFrame], rules: dict, period: Period,
-                    terms: dict, changed_cards: frozenset[str] = frozenset()) -> Figures:
+def monthly_figures(preset: str, records: dict[str, pd.DataFrame], rules: dict, period: Period, terms: dict,
+                    changed_cards: Callable[[], frozenset[str]] | frozenset[str] = frozenset()) -> Figures:
     """The month's figures of a programme run by `preset` (`changed_cards`: 工单号 of service cards that
-    replaced an earlier version with different content)."""
+    replaced an earlier version with different content, or what gives them when they are needed)."""
     if preset == "correspondents":
         return correspondents.monthly_figures(records, rules, period)
     if preset == "teaching":
