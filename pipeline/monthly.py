@@ -193,6 +193,8 @@ def render_documents(runs: list[ProgrammeRun], store: Store | None = None, rende
             for path, sheets, title, cache, known in run.workbooks:
                 run.written.append(write_workbook(path, sheets, title=title, cache=cache, known=known))
         run.workbooks = []
+    if store is not None:
+        store.checkpoint()          # while the documents are still being made
     with phase("render"):
         made = renderer.finish()
     for run in runs:
