@@ -173,7 +173,10 @@ class Store:
         for column, definition in ADDED_FILE_COLUMNS.items():
             if column not in present:
                 self.db.execute(f"ALTER TABLE files ADD COLUMN {column} {definition}")
-        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Written only when it changes: setting it writes the header page, which closing the store then
+        # copies from the write-ahead log and syncs (0.03 s of every run, a third of a run with nothing new).
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.prefetched: dict[tuple[int, str], pd.DataFrame] = {}    # (file id, kind) → its records
 
     def __enter__(self) -> "Store":

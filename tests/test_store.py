@@ -367,3 +367,15 @@ def test_a_text_column_some_files_lack_or_hold_as_another_type_has_none_for_its_
     _blanks_as_none(frame, parts)
     assert frame["标题"].tolist() == ["甲", None, "乙", None, "丙"]
     assert frame["单位"].tolist() == ["一", "二", None, None, None]
+
+
+def test_opening_a_store_that_is_up_to_date_writes_nothing_to_it(tmp_path):
+    path = tmp_path / "store.sqlite"
+    with Store(path):
+        pass
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    with Store(path) as store:
+        wal = path.with_name(path.name + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
