@@ -45,6 +45,9 @@ class ProgrammeRun:
     # Workbooks still to write, as write_workbook's arguments: written by render_documents once every
     # programme's PDFs are being made, so that the big workbooks' two processes overlap with them.
     workbooks: list[tuple[Path, dict, str, object, dict | None]] = field(default_factory=list)
+    # The content hashes of outputs hashed as soon as written (its workbooks, while the PDFs are still
+    # being made), for the record of what the run wrote (remember_outputs hashes the others at the end).
+    digests: dict[Path, str] = field(default_factory=dict)
     returned_folder: Path | None = None    # its 退回/ folder, cleared of stale copies once they are made
     # Problems of no file now in the inbox: programme notices, records kept from files since removed.
     other_problems: list[Problem] = field(default_factory=list)
