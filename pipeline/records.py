@@ -36,12 +36,21 @@ def _typed(records: pd.DataFrame, kind: FormKind, stored: bool = False) -> pd.Da
             # Stored as dates (or, by earlier versions, as ISO text): one resolution whatever they came as.
             converted[f.header] = pd.to_datetime(frame[f.header], errors="coerce", format="ISO8601").astype(MOMENTS)
         elif f.type == "money":
-            converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Float64")
+            converted[f.header] = _numbers(frame[f.header], "Float64")
         elif f.type == "int":
-            converted[f.header] = pd.to_numeric(frame[f.header], errors="coerce").astype("Int64")
+            converted[f.header] = _numbers(frame[f.header], "Int64")
         elif not (stored and frame[f.header].dtype == object):
             converted[f.header] = frame[f.header].astype(object).where(frame[f.header].notna(), None)
     return frame.assign(**converted).reset_index(drop=True)
+
+
+def _numbers(values: pd.Series, dtype: str) -> pd.Series:
+    """The values as numbers of `dtype`, NA where there is none. A column of blanks only (as the store
+    keeps a column no record filled) is made at once: to_numeric would look at each of its cells as a
+    Python object (~0.01 s for 200,000 cards)."""
+    if values.dtype == object and values.isna().all():
+        return pd.Series(pd.NA, index=values.index, dtype=dtype)
+    return pd.to_numeric(values, errors="coerce").astype(dtype)
 
 
 def typed_all(records: dict[str, pd.DataFrame], stored: bool = False) -> dict[str, pd.DataFrame]:

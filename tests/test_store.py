@@ -379,3 +379,14 @@ def test_opening_a_store_that_is_up_to_date_writes_nothing_to_it(tmp_path):
         assert not wal.exists() or wal.stat().st_size == 0
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_a_money_column_no_record_filled_types_as_missing_numbers_like_any_other():
+    cards = all_kinds()["service_cards"]
+    frame = pd.DataFrame({"保修证收费": pd.Series([None] * 3, dtype=object),
+                          "标准收费": pd.Series([None, 12.5, None], dtype=object),
+                          "实收金额": pd.Series([30.0, None, 0.0], dtype=object)})
+    found = typed(frame, cards, stored=True)
+    for column in frame:
+        assert found[column].equals(pd.to_numeric(frame[column], errors="coerce").astype("Float64")), column
+    assert found["保修证收费"].isna().all() and str(found["保修证收费"].dtype) == "Float64"
