@@ -346,3 +346,15 @@ def _vml(cells: dict[str, list[str]]) -> bytes:
             '<o:idmap v:ext="edit" data="1"/></o:shapelayout><v:shapetype id="_x0000_t202" coordsize="21600,21600" '
             'o:spt="202" path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
             '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>' + "".join(shapes) + "</xml>").encode()
+
+
+def problem_notes(problems: list, sheets: list[str] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(sheet, cell) → the messages to mark it with, for the problems on a sheet (on these sheets, when
+    given). A problem without a cell (a rejected header) is put on the first cell of its row, or of its sheet."""
+    notes: dict[tuple[str, str], list[str]] = {}
+    for problem in problems:
+        if not problem.sheet or (sheets is not None and problem.sheet[:31] not in sheets):
+            continue
+        cell = f"{problem.column or 'A'}{problem.row or 1}"
+        notes.setdefault((problem.sheet[:31], cell), []).append(problem.message)
+    return notes

@@ -4,15 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.copies import CopyJob, returned_name
 from pipeline.documents.context import monthly_context
 from pipeline.documents.render import PdfJob, Renderer
-from pipeline.sheets import UnreadableFile
 from pipeline.ingest import ingest_programme
 from pipeline.problems import ERROR, Problem
 from pipeline.records import typed_all
@@ -27,8 +26,7 @@ from pipeline.settings import Programme
 from pipeline.store import Store
 from pipeline.timing import phase
 from pipeline.validate import check_against_roster
-from pipeline.outputs import write_atomically
-from pipeline.workbooks import annotated_copy, write_workbook
+from pipeline.workbooks import write_workbook
 from pipeline.xlsx import KnownRows
 from schemas import all_kinds
 
@@ -55,30 +53,6 @@ def file_table(files: list[FileResult]) -> pd.DataFrame:
 def current_records(store: Store, programme: Programme) -> dict[str, pd.DataFrame]:
     """Every current record of the programme, by form kind."""
     return {name: store.current_records(programme.id, name) for name in all_kinds()}
-
-
-def returned_name(name: str) -> str:
-    """The annotated copy's name: the clerk's own, as .xlsx unless it is an .xlsm."""
-    path = Path(name)
-    return path.as_posix() if path.suffix.lower() in {".xlsx", ".xlsm"} else path.with_suffix(".xlsx").as_posix()
-
-
-@dataclass(frozen=True)
-class CopyJob:
-    """An annotated copy to make (in a worker process, beside the PDFs): the clerk's file, where the
-    copy goes, the problems to mark, and the fingerprint it is made from."""
-
-    source: Path
-    path: Path
-    problems: tuple[Problem, ...]
-    inputs: str
-
-    def make(self) -> Path | None:
-        try:
-            made = annotated_copy(self.source, list(self.problems))
-        except (UnreadableFile, OSError):
-            return None
-        return write_atomically(self.path, made)
 
 
 def returned_copies(inbox_folder: Path, folder: Path, files: list[FileResult], store: Store | None = None

@@ -12,7 +12,7 @@ from pipeline.store import Change
 
 if TYPE_CHECKING:
     from pipeline.documents.render import PdfJob
-    from pipeline.monthly import CopyJob
+    from pipeline.copies import CopyJob
 
 
 @dataclass

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipeline.annotate import annotated_package
-from pipeline.inbox import editable_copy
-from pipeline.sheets import check_package
+from pipeline.annotate import problem_notes
 from pipeline.outputs import stable_zip, write_atomically
 from pipeline.xlsx import column_width, workbook_bytes
 
@@ -38,18 +36,6 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str = "",
     return write_atomically(path, workbook_bytes(sheets, title, cache=cache, known=known))
 
 
-def problem_notes(problems: list, sheets: list[str] | None = None) -> dict[tuple[str, str], list[str]]:
-    """(sheet, cell) → the messages to mark it with, for the problems on a sheet (on these sheets, when
-    given). A problem without a cell (a rejected header) is put on the first cell of its row, or of its sheet."""
-    notes: dict[tuple[str, str], list[str]] = {}
-    for problem in problems:
-        if not problem.sheet or (sheets is not None and problem.sheet[:31] not in sheets):
-            continue
-        cell = f"{problem.column or 'A'}{problem.row or 1}"
-        notes.setdefault((problem.sheet[:31], cell), []).append(problem.message)
-    return notes
-
-
 def annotated_bytes(book: Workbook, problems: list) -> bytes:
     """The clerk's workbook with each bad cell filled red and the message as the cell's comment."""
     from openpyxl.comments import Comment
@@ -62,19 +48,6 @@ def annotated_bytes(book: Workbook, problems: list) -> bytes:
         comment.width, comment.height = 320, 40 + 40 * len(messages)
         target.comment = comment
     return saved_bytes(book)
-
-
-def annotated_copy(path: Path, problems: list) -> bytes:
-    """The annotated copy of an inbox file: an .xlsx/.xlsm by editing its XML where it can be
-    (pipeline.annotate), else through openpyxl; raises UnreadableFile when it cannot be read."""
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        data = path.read_bytes()
-        if data.startswith(b"PK"):
-            check_package(data)
-            made = annotated_package(data, problem_notes(problems))     # it passes over unknown sheets
-            if made is not None:
-                return made
-    return annotated_bytes(editable_copy(path), problems)
 
 
 def blank_form_bytes(kind, values_of) -> bytes:

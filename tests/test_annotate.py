@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import pickle
+import subprocess
 import zipfile
 
 import openpyxl
@@ -13,7 +15,9 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.annotate import annotated_package
 from pipeline.problems import Problem
-from pipeline.workbooks import annotated_copy
+from pipeline.copies import CopyJob, annotated_copy
+from pipeline.settings import PROJ_ROOT
+from tests.conftest import PYTHON
 
 
 def clerk_workbook(path, comment: bool = False):
@@ -102,3 +106,17 @@ def test_a_cell_added_to_a_row_drops_the_rows_column_span_hint(tmp_path):
     sheet = zipfile.ZipFile(io.BytesIO(made)).read("xl/worksheets/sheet1.xml")
     assert b'<row r="3">' in sheet and b"spans" not in sheet
     assert openpyxl.load_workbook(io.BytesIO(made))["一大队"]["B3"].comment.text == "必填"
+
+
+def test_a_copy_job_reaches_the_renderers_process_without_it_importing_pandas(tmp_path):
+    # The renderer's process starts before the run imports pandas and unpickles each job it is given:
+    # a job whose class pulled pandas in made the bulletin behind it wait for that import.
+    job = CopyJob(clerk_workbook(tmp_path / "11月.xlsx"), tmp_path / "退回" / "11月.xlsx", (problem(3, "E"),), "x")
+    taken = subprocess.run([PYTHON, "-c", "import pickle, sys; job = pickle.loads(sys.stdin.buffer.read()); "
+                            "print(job.path.name, sorted(m for m in ('pandas', 'numpy', 'pandera', 'openpyxl')"
+                            " if m in sys.modules))"],
+                           input=pickle.dumps(job), capture_output=True, cwd=PROJ_ROOT, check=True)
+    assert taken.stdout.decode().split() == ["11月.xlsx", "[]"]
+    made = job.make()
+    book = openpyxl.load_workbook(made)
+    assert book["一大队"]["E3"].comment is not None
