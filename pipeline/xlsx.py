@@ -496,8 +496,8 @@ def _sheet_parts(frames: list[pd.DataFrame], parallel: bool | None = None, cache
     planned = [stretch for i, frame in enumerate(frames) for stretch in _stretches_of(i, frame, cached, known[i])]
     tasks = [task for task, _ in planned]
     digests = [digest for _, digest in planned]
-    known = cache.found([d for d in digests if d is not None]) if cached else {}
-    missing = [n for n, digest in enumerate(digests) if digest not in known]
+    kept = cache.found([d for d in digests if d is not None]) if cached else {}
+    missing = [n for n, digest in enumerate(digests) if digest not in kept]
     _PENDING[:] = frames
     try:
         if parallel is None:
@@ -509,7 +509,7 @@ def _sheet_parts(frames: list[pd.DataFrame], parallel: bool | None = None, cache
                 made = list(pool.map(_stretch, [tasks[n] for n in missing]))
     finally:
         _PENDING.clear()
-    done = [known.get(digest) for digest in digests]
+    done = [kept.get(digest) for digest in digests]
     for n, stretch in zip(missing, made):
         done[n] = stretch
     if cached:
